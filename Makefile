@@ -1,0 +1,48 @@
+# tokenbooks: the README's commands. Every target creates the virtual environment when it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+export TOKENBOOKS_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+DEMO_DATA ?= data/sample
+DEMO_ARGS ?= --orgs 6 --days 30 --spans-per-day 400
+
+.PHONY: install demo test lint dev bench lock clean
+
+$(BIN)/activate: pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet --no-deps -e .
+	@touch $(BIN)/activate
+
+install: $(BIN)/activate
+
+## Regenerate the pinned lock file after changing pyproject.toml dependencies.
+lock:
+	uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+
+## Sample platform data -> DuckDB -> marts, end to end through Dagster, with a summary.
+demo: install
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/tokenbooks sample generate --out $(DEMO_DATA) $(DEMO_ARGS)
+	$(BIN)/tokenbooks run --landing $(DEMO_DATA) --warehouse $(TOKENBOOKS_WAREHOUSE)
+
+## Every test (pytest drives dbt and Dagster), then ruff and sqlfluff.
+test: install
+	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory lint
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests
+
+## The Dagster UI with the whole asset graph on http://127.0.0.1:3000
+dev: install
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf data/warehouse.duckdb data/dagster_home dbt_project/target dbt_project/logs

@@ -1,0 +1,301 @@
+"""Vectorized validation and flattening, compiled from the pydantic contract models.
+
+``ingestion.records`` is the only place the contract is written down. This module walks those models
+(field types, optionality, ``Field`` constraints, ``Literal`` values, nested models and the declared
+cross-field rules) and compiles them into DuckDB SQL over a JSON column ``j``:
+
+* ``reasons_sql(model)``: one expression giving every violated rule as ``'; '``-joined text, or
+  NULL when the record is valid (the same verdict ``validate_record`` gives, checked by property tests);
+* ``raw_columns(model)``: the typed, flattened columns of the ``raw.<endpoint>`` table, with the
+  expression extracting each from ``j``. Nested contract objects flatten with ``__`` (``llm__usage__input_tokens``).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, Literal
+
+import annotated_types
+from pydantic import AwareDatetime, BaseModel
+
+from ingestion.records import ISO_TIMESTAMP_PATTERN, ContractModel, NotAbove, RequiredWhen
+
+JSON_INTEGER_TYPES = ("BIGINT", "UBIGINT")
+JSON_NUMBER_TYPES = ("BIGINT", "UBIGINT", "DOUBLE")
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One scalar (or free-form object) field of the contract, at a path inside the record."""
+
+    path: tuple[str, ...]
+    kind: str  # string | integer | number | timestamp | enum | object
+    required: bool
+    default: Any
+    choices: tuple[str, ...] = ()
+    ge: float | None = None
+    le: float | None = None
+    min_length: int | None = None
+
+    @property
+    def column(self) -> str:
+        return "__".join(self.path)
+
+    @property
+    def label(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class Node:
+    """A nested contract object (e.g. ``llm``, ``llm.usage``) with its own rules."""
+
+    path: tuple[str, ...]
+    model: type[ContractModel]
+    required: bool
+
+
+def _json_path(path: tuple[str, ...]) -> str:
+    return "$." + ".".join(f'"{p}"' for p in path)
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    """Strip ``X | None`` and return (X, nullable)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) != len(typing.get_args(annotation)):
+            inner, _ = _unwrap(args[0]) if len(args) == 1 else (args[0], False)
+            return inner, True
+    return annotation, False
+
+
+def _constraints(metadata: list[Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for item in metadata:
+        for attr, key in (("ge", "ge"), ("le", "le"), ("min_length", "min_length")):
+            if isinstance(item, annotated_types.Ge | annotated_types.Le | annotated_types.MinLen) and hasattr(
+                item, attr
+            ):
+                found[key] = getattr(item, attr)
+        # pydantic may keep grouped constraints (annotated_types.Interval) or FieldInfo metadata
+        for key in ("ge", "le", "min_length"):
+            value = getattr(item, key, None)
+            if value is not None and key not in found:
+                found[key] = value
+    return found
+
+
+@cache
+def walk(model: type[ContractModel], prefix: tuple[str, ...] = ()) -> tuple[tuple[Leaf, ...], tuple[Node, ...]]:
+    """All leaves and nested objects of a contract model, depth first, in declaration order."""
+    leaves: list[Leaf] = []
+    nodes: list[Node] = []
+    for name, field in model.model_fields.items():
+        path = (*prefix, name)
+        annotation, _ = _unwrap(field.annotation)
+        required = field.is_required()
+        # Annotated[...] metadata lands in field.metadata for top-level aliases; inner Annotated in args
+        metadata = list(field.metadata)
+        if typing.get_origin(annotation) is typing.Annotated:
+            base, *extra = typing.get_args(annotation)
+            annotation = base
+            for item in extra:
+                metadata.extend(getattr(item, "metadata", [item]))
+        limits = _constraints(metadata)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            nodes.append(Node(path, annotation, required))
+            sub_leaves, sub_nodes = walk(annotation, path)
+            leaves.extend(sub_leaves)
+            nodes.extend(sub_nodes)
+            continue
+        if typing.get_origin(annotation) is Literal:
+            kind, choices = "enum", tuple(typing.get_args(annotation))
+        elif annotation is str:
+            kind, choices = "string", ()
+        elif annotation is int:
+            kind, choices = "integer", ()
+        elif annotation is float:
+            kind, choices = "number", ()
+        elif annotation is AwareDatetime or (isinstance(annotation, type) and issubclass(annotation, datetime)):
+            kind, choices = "timestamp", ()
+        elif typing.get_origin(annotation) is dict:
+            kind, choices = "object", ()
+        else:  # pragma: no cover - a contract change that this compiler does not know yet
+            raise TypeError(f"{model.__name__}.{name}: no SQL check for {annotation!r}")
+        default = None if required else field.default
+        leaves.append(Leaf(path, kind, required, default, choices, **limits))
+    return tuple(leaves), tuple(nodes)
+
+
+def _type_check(leaf: Leaf) -> tuple[str, str]:
+    """SQL that is true when a present, non-null value has the right JSON type, and its reason."""
+    p = _sql_str(_json_path(leaf.path))
+    jt = f"json_type(j, {p})"
+    text = f"json_extract_string(j, {p})"
+    if leaf.kind == "string":
+        return f"{jt} = 'VARCHAR'", "expected a string"
+    if leaf.kind == "integer":
+        return f"{jt} in {JSON_INTEGER_TYPES}", "expected an integer"
+    if leaf.kind == "number":
+        return f"{jt} in {JSON_NUMBER_TYPES}", "expected a number"
+    if leaf.kind == "enum":
+        return (
+            f"({jt} = 'VARCHAR' and {text} in ({', '.join(_sql_str(c) for c in leaf.choices)}))",
+            f"expected one of {', '.join(leaf.choices)}",
+        )
+    if leaf.kind == "timestamp":
+        return (
+            f"({jt} = 'VARCHAR' and regexp_full_match({text}, {_sql_str(ISO_TIMESTAMP_PATTERN)})"
+            f" and try_cast({text} as timestamptz) is not null)",
+            "expected an ISO 8601 timestamp with a UTC offset",
+        )
+    if leaf.kind == "object":
+        return f"{jt} = 'OBJECT'", "expected an object"
+    raise TypeError(leaf.kind)
+
+
+def _value(leaf: Leaf) -> str:
+    """Typed value of a leaf (NULL when absent; only meaningful once the type check passed)."""
+    p = _sql_str(_json_path(leaf.path))
+    text = f"json_extract_string(j, {p})"
+    if leaf.kind == "integer":
+        return f"try_cast({text} as bigint)"
+    if leaf.kind == "number":
+        return f"try_cast({text} as double)"
+    if leaf.kind == "timestamp":
+        return f"timezone('UTC', try_cast({text} as timestamptz))"
+    if leaf.kind == "object":
+        return f"json_extract(j, {p})"
+    return text
+
+
+def _present(path: tuple[str, ...]) -> str:
+    return f"coalesce(json_type(j, {_sql_str(_json_path(path))}), 'NULL') <> 'NULL'"
+
+
+def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
+    """(condition that is TRUE when violated, reason) for every rule of the model and its children."""
+    leaves, nodes = walk(model)
+    checks: list[tuple[str, str]] = []
+    parents = {n.path: n for n in nodes}
+
+    def parent_is_object(path: tuple[str, ...]) -> str:
+        conds = [
+            f"json_type(j, {_sql_str(_json_path(path[:i]))}) = 'OBJECT'"
+            for i in range(1, len(path))
+            if path[:i] in parents
+        ]
+        return " and ".join(conds) if conds else "true"
+
+    for node in nodes:
+        label = ".".join(node.path)
+        if node.required:
+            checks.append((f"{parent_is_object(node.path)} and not {_present(node.path)}", f"{label}: missing"))
+        checks.append(
+            (
+                f"{parent_is_object(node.path)} and {_present(node.path)}"
+                f" and json_type(j, {_sql_str(_json_path(node.path))}) <> 'OBJECT'",
+                f"{label}: expected an object",
+            )
+        )
+    for leaf in leaves:
+        scope = parent_is_object(leaf.path)
+        if leaf.required:
+            checks.append((f"{scope} and not {_present(leaf.path)}", f"{leaf.label}: missing"))
+        type_ok, type_reason = _type_check(leaf)
+        present = f"{scope} and {_present(leaf.path)}"
+        checks.append((f"{present} and not {type_ok}", f"{leaf.label}: {type_reason}"))
+        value = _value(leaf)
+        if leaf.ge is not None or leaf.le is not None:
+            bounds = []
+            if leaf.ge is not None:
+                bounds.append(f"{value} >= {leaf.ge}")
+            if leaf.le is not None:
+                bounds.append(f"{value} <= {leaf.le}")
+            reason = (
+                f"{leaf.label}: must be >= {leaf.ge}"
+                if leaf.le is None or leaf.le > 2**62
+                else f"{leaf.label}: must be between {leaf.ge} and {leaf.le}"
+            )
+            checks.append((f"{present} and {type_ok} and not ({' and '.join(bounds)})", reason))
+        if leaf.min_length:
+            checks.append(
+                (
+                    f"{present} and {type_ok} and length({value}) < {leaf.min_length}",
+                    f"{leaf.label}: must not be empty",
+                )
+            )
+    # cross-field rules, evaluated only where every field they read is well typed
+    for owner_path, owner in [((), model), *((n.path, n.model) for n in nodes)]:
+        by_name = {leaf.path[-1]: leaf for leaf in leaves if leaf.path[:-1] == owner_path}
+        for rule in owner.rules:
+            prefix = ".".join(owner_path) + ": " if owner_path else ""
+            scope = _present(owner_path) if owner_path else "true"
+            if owner_path:
+                scope += f" and json_type(j, {_sql_str(_json_path(owner_path))}) = 'OBJECT'"
+            if isinstance(rule, NotAbove):
+                used = [by_name[n] for n in (*rule.parts, rule.limit)]
+                well_typed = " and ".join(
+                    f"(not {_present(u.path)} or {_type_check(u)[0]})" for u in used
+                )
+                total = " + ".join(f"coalesce({_value(by_name[n])}, 0)" for n in rule.parts)
+                limit = f"coalesce({_value(by_name[rule.limit])}, 0)"
+                checks.append((f"{scope} and {well_typed} and ({total}) > {limit}", prefix + rule.reason))
+            elif isinstance(rule, RequiredWhen):
+                when = by_name[rule.when_field]
+                checks.append(
+                    (
+                        f"{scope} and {_value(when)} = {_sql_str(rule.when_value)}"
+                        f" and not {_present((*owner_path, rule.field))}",
+                        prefix + rule.reason,
+                    )
+                )
+    return checks
+
+
+@cache
+def reasons_sql(model: type[ContractModel]) -> str:
+    """SQL over a JSON object ``j``: NULL when valid, else every violated rule joined by ``'; '``."""
+    parts = [f"case when coalesce({cond}, false) then {_sql_str(reason)} end" for cond, reason in _checks(model)]
+    return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"
+
+
+@dataclass(frozen=True)
+class RawColumn:
+    name: str
+    sql_type: str
+    expression: str
+
+
+_SQL_TYPES = {
+    "string": "varchar",
+    "enum": "varchar",
+    "integer": "bigint",
+    "number": "double",
+    "timestamp": "timestamp",
+    "object": "json",
+}
+
+
+@cache
+def raw_columns(model: type[ContractModel]) -> tuple[RawColumn, ...]:
+    """Typed, flattened columns of a raw table: timestamps as naive UTC, missing defaults applied."""
+    leaves, _ = walk(model)
+    columns = []
+    for leaf in leaves:
+        expr = _value(leaf)
+        if leaf.default not in (None, ...):
+            expr = f"coalesce({expr}, {leaf.default!r})"
+            if len(leaf.path) > 1:  # defaults apply only where the enclosing object exists
+                expr = f"case when {_present(leaf.path[:-1])} then {expr} end"
+        columns.append(RawColumn(leaf.column, _SQL_TYPES[leaf.kind], expr))
+    return tuple(columns)
