@@ -244,9 +244,7 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
                 scope += f" and json_type(j, {_sql_str(_json_path(owner_path))}) = 'OBJECT'"
             if isinstance(rule, NotAbove):
                 used = [by_name[n] for n in (*rule.parts, rule.limit)]
-                well_typed = " and ".join(
-                    f"(not {_present(u.path)} or {_type_check(u)[0]})" for u in used
-                )
+                well_typed = " and ".join(f"(not {_present(u.path)} or {_type_check(u)[0]})" for u in used)
                 total = " + ".join(f"coalesce({_value(by_name[n])}, 0)" for n in rule.parts)
                 limit = f"coalesce({_value(by_name[rule.limit])}, 0)"
                 checks.append((f"{scope} and {well_typed} and ({total}) > {limit}", prefix + rule.reason))

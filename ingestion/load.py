@@ -1,0 +1,406 @@
+"""Validated, idempotent, resumable loads into ``raw.<endpoint>`` and ``raw.quarantine``.
+
+Every record, from a landing file or an API page, goes through one vectorized DuckDB pass:
+
+1. lines are read as text (blank lines are not records) in delivery order: files by sorted name, then line;
+2. each line is parsed and checked by the SQL compiled from the contract models (``ingestion.validation``);
+   invalid ones go to ``raw.quarantine`` with every reason, keyed by a hash of the line so a re-delivered bad
+   line is stored once;
+3. valid records inside the load window are flattened to typed columns, span payloads redacted, and inserted
+   unless the same ``(id, content hash)`` is already stored: identical re-deliveries are duplicates, a changed
+   record under a known id is a correction and is kept as a new version (``_delivery_seq`` orders them);
+4. the counts are recorded in ``raw.load_batches`` in the same transaction: fetched = loaded + duplicates +
+   quarantined, always.
+
+Files are loaded in chunks, one transaction each, so a killed load resumes by simply running again: committed
+chunks come back as duplicates, the rest loads, and the raw tables end as an uninterrupted run leaves them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from ingestion.client import PlatformClient
+from ingestion.records import ENDPOINTS, Endpoint
+from ingestion.redaction import payload_sql
+from ingestion.sources import ApiSource, ConfigError, LandingSource, Source
+from ingestion.validation import raw_columns, reasons_sql
+
+log = logging.getLogger(__name__)
+
+RAW_SCHEMA = "raw"
+METADATA_COLUMNS = (
+    ("_record", "json"),
+    ("_record_hash", "varchar"),
+    ("_batch_id", "varchar"),
+    ("_loaded_at", "timestamp"),
+    ("_source", "varchar"),
+    ("_delivery_seq", "bigint"),
+)
+QUARANTINE_COLUMNS = (
+    ("endpoint", "varchar"),
+    ("reason", "varchar"),
+    ("raw_line", "varchar"),
+    ("record_id", "varchar"),
+    ("_source", "varchar"),
+    ("line_number", "bigint"),
+    ("_line_hash", "varchar"),
+    ("_batch_id", "varchar"),
+    ("_loaded_at", "timestamp"),
+)
+LOAD_BATCH_COLUMNS = (
+    ("batch_id", "varchar"),
+    ("chunk", "integer"),
+    ("endpoint", "varchar"),
+    ("source", "varchar"),
+    ("window_start", "timestamp"),
+    ("window_end", "timestamp"),
+    ("started_at", "timestamp"),
+    ("finished_at", "timestamp"),
+    ("fetched", "bigint"),
+    ("loaded", "bigint"),
+    ("duplicates", "bigint"),
+    ("quarantined", "bigint"),
+    ("corrections", "bigint"),
+    ("outside_window", "bigint"),
+)
+# Files are committed in chunks of about this many bytes (compressed size for .gz): the unit of resumption
+# and of peak memory. Override with TOKENBOOKS_LOAD_CHUNK_BYTES.
+DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024
+
+
+def chunk_bytes() -> int:
+    value = os.environ.get("TOKENBOOKS_LOAD_CHUNK_BYTES", "")
+    if not value:
+        return DEFAULT_CHUNK_BYTES
+    if not value.isdigit() or int(value) <= 0:
+        raise ConfigError(f"TOKENBOOKS_LOAD_CHUNK_BYTES: expected a positive number of bytes, got {value!r}")
+    return int(value)
+
+
+@dataclass
+class LoadResult:
+    endpoint: str
+    batch_id: str
+    fetched: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    corrections: int = 0
+    outside_window: int = 0
+
+    @property
+    def reconciles(self) -> bool:
+        return self.fetched == self.loaded + self.duplicates + self.quarantined
+
+    def add(self, other: LoadResult) -> None:
+        for name in ("fetched", "loaded", "duplicates", "quarantined", "corrections", "outside_window"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def connect(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
+    """A short-lived connection in UTC (DuckDB allows one writing process per file)."""
+    Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse))
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def _ddl(columns: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
+
+
+def _raw_table_columns(endpoint: Endpoint) -> list[tuple[str, str]]:
+    return [(c.name, c.sql_type) for c in raw_columns(endpoint.model)] + list(METADATA_COLUMNS)
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and tables; columns added to the contract later are added in place."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    tables = {e.table: _raw_table_columns(e) for e in ENDPOINTS.values()}
+    tables["quarantine"] = list(QUARANTINE_COLUMNS)
+    tables["load_batches"] = list(LOAD_BATCH_COLUMNS)
+    for table, columns in tables.items():
+        con.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({_ddl(columns)})")
+        for name, sql_type in columns:
+            con.execute(f'alter table {RAW_SCHEMA}.{table} add column if not exists "{name}" {sql_type}')
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _chunks(files: Sequence[Path]) -> list[list[Path]]:
+    limit = chunk_bytes()
+    chunks: list[list[Path]] = []
+    size = 0
+    for path in files:
+        if not chunks or size >= limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(path)
+        size += path.stat().st_size
+    return chunks
+
+
+def _select_list(endpoint: Endpoint) -> str:
+    expressions = []
+    for column in raw_columns(endpoint.model):
+        expr = payload_sql(column.expression) if column.name == "payload" else column.expression
+        expressions.append(f'{expr} as "{column.name}"')
+    return ",\n            ".join(expressions)
+
+
+def _load_chunk(
+    con: duckdb.DuckDBPyConnection,
+    endpoint: Endpoint,
+    files: list[Path],
+    *,
+    window: tuple[datetime, datetime] | None,
+    batch_id: str,
+    chunk: int,
+    source_label: str | None,
+) -> LoadResult:
+    table = f"{RAW_SCHEMA}.{endpoint.table}"
+    file_list = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+    id_expr = f"json_extract_string(j, '$.\"{endpoint.id_field}\"')"
+    event_expr = next(c.expression for c in raw_columns(endpoint.model) if c.name == endpoint.event_time_field)
+    source_expr = _sql_str(source_label) if source_label else "filename"
+    use_window = window is not None and not endpoint.snapshot
+    window_utc = (naive_utc(window[0]), naive_utc(window[1])) if use_window and window else (None, None)
+    in_window = (
+        f"event_at >= {_sql_str(window_utc[0].isoformat())}::timestamp "
+        f"and event_at < {_sql_str(window_utc[1].isoformat())}::timestamp"
+        if window_utc[0] is not None
+        else "true"
+    )
+    started = naive_utc(datetime.now(UTC))
+    con.execute("begin transaction")
+    try:
+        # 1. lines in delivery order; read_csv keeps file order and line order (insertion order preserved)
+        con.execute(f"""
+            create or replace temp table _lines as
+            select filename, row_number() over () as seq, line
+            from read_csv({file_list}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(0),
+                          quote = '', escape = '', auto_detect = false, filename = true,
+                          max_line_size = 1073741824)
+        """)
+        # 2. parse and validate; line numbers are per file
+        con.execute(f"""
+            create or replace temp table _checked as
+            with numbered as (
+                select filename, seq, line,
+                       seq - min(seq) over (partition by filename) + 1 as line_number,
+                       case when json_valid(line) then json(line) end as j
+                from _lines
+                where trim(coalesce(line, '')) <> ''
+            )
+            select filename, seq, line, line_number, j,
+                   case
+                       when j is null then 'malformed JSON'
+                       when json_type(j) <> 'OBJECT' then 'not a JSON object'
+                       else {reasons_sql(endpoint.model)}
+                   end as reason,
+                   case when json_type(j) = 'OBJECT' then {id_expr} end as record_id,
+                   case when json_type(j) = 'OBJECT' then {event_expr} end as event_at,
+                   md5(cast(j as varchar)) as record_hash
+            from numbered
+        """)
+        # 3. valid records in the window, first delivery of each (id, hash), not already stored
+        con.execute(f"""
+            create or replace temp table _new as
+            with candidates as (
+                select *, row_number() over (partition by record_id, record_hash order by seq) as nth
+                from _checked
+                where reason is null and {in_window}
+            )
+            select c.* from candidates c
+            where c.nth = 1
+              and not exists (
+                  select 1 from {table} t where t."{endpoint.id_field}" = c.record_id
+                  and t._record_hash = c.record_hash
+              )
+        """)
+        (fetched, outside, quarantined) = con.execute(f"""
+            select count(*) filter (where reason is not null or ({in_window})),
+                   count(*) filter (where reason is null and not ({in_window})),
+                   count(*) filter (where reason is not null)
+            from _checked
+        """).fetchone()
+        (loaded, corrections) = con.execute(f"""
+            select count(*),
+                   count(*) filter (where exists (select 1 from {table} t where t."{endpoint.id_field}" = n.record_id)
+                                    or exists (select 1 from _new o where o.record_id = n.record_id
+                                               and o.seq < n.seq))
+            from _new n
+        """).fetchone()
+        (base_seq,) = con.execute(f"select coalesce(max(_delivery_seq), 0) from {table}").fetchone()
+        con.execute(f"""
+            insert into {table} by name
+            select {_select_list(endpoint)},
+                   json_merge_patch(j, '{{"payload": null}}') as _record,
+                   record_hash as _record_hash,
+                   {_sql_str(batch_id)} as _batch_id,
+                   timezone('UTC', now()) as _loaded_at,
+                   {source_expr} as _source,
+                   {base_seq} + seq as _delivery_seq
+            from _new
+            order by seq
+        """)
+        # 4. quarantine: every reason, the line as delivered, once per distinct bad line
+        con.execute(f"""
+            insert into {RAW_SCHEMA}.quarantine by name
+            with bad as (
+                select *, md5(line) as _line_hash,
+                       row_number() over (partition by md5(line) order by seq) as nth
+                from _checked where reason is not null
+            )
+            select {_sql_str(endpoint.name)} as endpoint, reason, line as raw_line, record_id,
+                   {source_expr} as _source, line_number, _line_hash,
+                   {_sql_str(batch_id)} as _batch_id, timezone('UTC', now()) as _loaded_at
+            from bad b
+            where nth = 1 and not exists (
+                select 1 from {RAW_SCHEMA}.quarantine q
+                where q.endpoint = {_sql_str(endpoint.name)} and q._line_hash = b._line_hash
+            )
+        """)
+        result = LoadResult(
+            endpoint.name,
+            batch_id,
+            fetched=fetched,
+            loaded=loaded,
+            duplicates=fetched - loaded - quarantined,
+            quarantined=quarantined,
+            corrections=corrections,
+            outside_window=outside,
+        )
+        con.execute(
+            f"insert into {RAW_SCHEMA}.load_batches values (?, ?, ?, ?, ?, ?, ?, "
+            "timezone('UTC', now()), ?, ?, ?, ?, ?, ?)",
+            [
+                batch_id,
+                chunk,
+                endpoint.name,
+                source_label or str(files[0].parent),
+                window_utc[0],
+                window_utc[1],
+                started,
+                result.fetched,
+                result.loaded,
+                result.duplicates,
+                result.quarantined,
+                result.corrections,
+                result.outside_window,
+            ],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        for temp in ("_lines", "_checked", "_new"):
+            con.execute(f"drop table if exists {temp}")
+    return result
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """Naive UTC, as raw tables store timestamps; a naive input is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def new_batch_id() -> str:
+    return datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def load_files(
+    warehouse: str | Path,
+    endpoint: str,
+    files: Sequence[Path],
+    *,
+    window: tuple[datetime, datetime] | None = None,
+    batch_id: str | None = None,
+    source_label: str | None = None,
+) -> LoadResult:
+    """Load landing-format files of one endpoint, in the given (delivery) order, chunk by chunk."""
+    spec = ENDPOINTS[endpoint]
+    batch_id = batch_id or new_batch_id()
+    total = LoadResult(endpoint, batch_id)
+    con = connect(warehouse)
+    try:
+        ensure_raw_tables(con)
+        for number, chunk in enumerate(_chunks(list(files))):
+            part = _load_chunk(
+                con, spec, chunk, window=window, batch_id=batch_id, chunk=number, source_label=source_label
+            )
+            log.info("committed %s chunk %d: %s", endpoint, number, part.as_dict())
+            total.add(part)
+    finally:
+        con.close()
+    return total
+
+
+def _spool_api_pages(
+    source: ApiSource, endpoint: str, window: tuple[datetime, datetime] | None, spool_dir: Path
+) -> list[Path]:
+    """Fetch every page of the window into JSONL spool files named in fetch order."""
+    files = []
+    with PlatformClient(source.base_url, source.api_key) as client:
+        for number, page in enumerate(client.pages(endpoint, window), start=1):
+            path = spool_dir / f"page-{number:07d}.jsonl"
+            with path.open("w", encoding="utf-8") as out:
+                for record in page.records:
+                    out.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+            files.append(path)
+    return files
+
+
+def ingest_endpoint(
+    warehouse: str | Path,
+    source: Source,
+    endpoint: str,
+    window: tuple[datetime, datetime] | None = None,
+) -> LoadResult:
+    """Fetch (or read) one endpoint's records for a half-open event-time window and load them.
+
+    The window is applied exactly as given (callers add their lookback for late records); snapshot
+    endpoints (keys, organizations) always load the full list.
+    """
+    if endpoint not in ENDPOINTS:
+        raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {', '.join(ENDPOINTS)}")
+    if isinstance(source, LandingSource):
+        return load_files(warehouse, endpoint, source.files(endpoint), window=window)
+    spool_dir = Path(tempfile.mkdtemp(prefix=f"tokenbooks-{ENDPOINTS[endpoint].table}-"))
+    try:
+        files = _spool_api_pages(source, endpoint, window, spool_dir)
+        url = source.base_url + ENDPOINTS[endpoint].path
+        return load_files(warehouse, endpoint, files, window=window, source_label=url)
+    finally:
+        shutil.rmtree(spool_dir, ignore_errors=True)
+
+
+def load_landing(
+    warehouse: str | Path,
+    landing_dir: str | Path,
+    *,
+    endpoints: Iterable[str] | None = None,
+    window: tuple[datetime, datetime] | None = None,
+) -> list[LoadResult]:
+    """Load every endpoint folder of a landing directory (all of them unless ``endpoints`` is given)."""
+    source = LandingSource(Path(landing_dir))
+    return [ingest_endpoint(warehouse, source, name, window) for name in (endpoints or ENDPOINTS)]
