@@ -226,7 +226,8 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
                 if leaf.le is None or leaf.le > 2**62
                 else f"{leaf.label}: must be between {leaf.ge} and {leaf.le}"
             )
-            checks.append((f"{present} and {type_ok} and not ({' and '.join(bounds)})", reason))
+            # a value that does not even fit the warehouse type (NULL after the cast) is out of range too
+            checks.append((f"{present} and {type_ok} and not coalesce({' and '.join(bounds)}, false)", reason))
         if leaf.min_length:
             checks.append(
                 (
@@ -245,7 +246,8 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
             if isinstance(rule, NotAbove):
                 used = [by_name[n] for n in (*rule.parts, rule.limit)]
                 well_typed = " and ".join(f"(not {_present(u.path)} or {_type_check(u)[0]})" for u in used)
-                total = " + ".join(f"coalesce({_value(by_name[n])}, 0)" for n in rule.parts)
+                # summed as hugeint: two counts near the bigint limit must not overflow the check itself
+                total = " + ".join(f"coalesce(cast({_value(by_name[n])} as hugeint), 0)" for n in rule.parts)
                 limit = f"coalesce({_value(by_name[rule.limit])}, 0)"
                 checks.append((f"{scope} and {well_typed} and ({total}) > {limit}", prefix + rule.reason))
             elif isinstance(rule, RequiredWhen):

@@ -1,0 +1,244 @@
+"""The SQL checks compiled from the contract models give the same verdict as the models themselves."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingestion.records import ENDPOINTS, MAX_INT, validate_record
+from ingestion.validation import raw_columns, reasons_sql
+
+VALID = {
+    "logs": {
+        "id": "req_8f3a",
+        "organization_id": "org_acme",
+        "api_key_id": "key_12",
+        "timestamp": "2026-11-20T10:15:03.120Z",
+        "method": "POST",
+        "endpoint": "/api/v1/conversations/{conversation_id}/messages",
+        "status_code": 502,
+        "duration_ms": 1420,
+        "conversation_id": "conv_77",
+        "trace_id": "trc_91",
+        "workflow": "support-answer",
+        "customer_data": {"user_id": "u_5", "segment": "enterprise", "persona": "agent", "channel": "web"},
+        "error": {"status": 502, "detail": "upstream timeout", "traceback": "Traceback ..."},
+    },
+    "traces": {
+        "span_id": "spn_3",
+        "trace_id": "trc_91",
+        "parent_span_id": "spn_1",
+        "organization_id": "org_acme",
+        "conversation_id": "conv_77",
+        "workflow": "support-answer",
+        "kind": "llm",
+        "name": "generate",
+        "started_at": "2026-11-20T10:15:03.400+01:00",
+        "duration_ms": 980,
+        "status": "error",
+        "llm": {
+            "provider": "openai",
+            "model": "gpt-4o-mini-2024-07-18",
+            "attempt": 1,
+            "service_tier": "default",
+            "usage": {
+                "input_tokens": 1830,
+                "output_tokens": 10,
+                "cache_read_input_tokens": 1024,
+                "cache_creation_input_tokens": 100,
+                "cache_creation_1h_input_tokens": 50,
+                "reasoning_tokens": 4,
+            },
+            "provider_reported_cost_usd": None,
+            "error_type": "timeout",
+        },
+        "attributes": {"region": "eu"},
+        "payload": {"input": "hello", "output": None},
+    },
+    "feedback": {
+        "id": "fb_4",
+        "conversation_id": "conv_77",
+        "trace_id": "trc_91",
+        "organization_id": "org_acme",
+        "reviewer": "user:u_5",
+        "rating": 4,
+        "comment": "good, a bit slow",
+        "created_at": "2026-11-20T10:20:00Z",
+    },
+    "rate-limits": {
+        "id": "rl_9",
+        "organization_id": "org_acme",
+        "api_key_id": "key_12",
+        "occurred_at": "2026-11-20T10:15:03Z",
+        "outcome": "blocked",
+        "limit": 100,
+        "window_seconds": 3600,
+        "endpoint": "/api/v1/conversations/{conversation_id}/messages",
+    },
+    "keys": {
+        "id": "key_12",
+        "organization_id": "org_acme",
+        "name": "prod backend",
+        "prefix": "cmp_live_ab12",
+        "created_at": "2026-01-02T09:00:00Z",
+        "last_used_at": "2026-11-20T10:15:03Z",
+        "revoked_at": None,
+    },
+    "organizations": {
+        "id": "org_acme",
+        "name": "Acme Corp",
+        "plan": "growth",
+        "segment": "mid-market",
+        "monthly_budget_usd": 2500.0,
+        "created_at": "2025-06-01T00:00:00Z",
+        "updated_at": "2026-11-01T00:00:00Z",
+    },
+}
+
+# Values a misbehaving platform could send in place of any field.
+ODD_VALUES = [
+    None,
+    "",
+    "x",
+    "1420",
+    "1420ms",
+    "ok",
+    "error",
+    "llm",
+    "blocked",
+    0,
+    1,
+    7,
+    -1,
+    5000,
+    MAX_INT,
+    MAX_INT + 1,
+    2**64 + 5,
+    1.5,
+    1.0,
+    True,
+    [],
+    [1],
+    {},
+    {"provider": "openai"},
+    "2026-11-20T10:15:03Z",
+    "2026-11-20T10:15:03",
+    "2026-11-20T10:15:03.123456+05:30",
+    "2026-02-30T10:15:03Z",
+    "2026-11-20",
+]
+
+_con = duckdb.connect()
+
+
+def sql_reason(endpoint: str, record: object) -> str | None:
+    model = ENDPOINTS[endpoint].model
+    query = f"select {reasons_sql(model)} from (select cast(? as json) as j)"
+    return _con.execute(query, [json.dumps(record)]).fetchone()[0]
+
+
+def python_valid(endpoint: str, record: object) -> bool:
+    try:
+        validate_record(endpoint, record)
+    except ValueError:
+        return False
+    return True
+
+
+def _paths(obj: dict, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for key, value in obj.items():
+        found.append((*prefix, key))
+        if isinstance(value, dict) and key not in ("attributes", "payload"):
+            found.extend(_paths(value, (*prefix, key)))
+    return found
+
+
+def _mutate(record: dict, path: tuple[str, ...], value: object, delete: bool) -> dict:
+    mutated = copy.deepcopy(record)
+    target = mutated
+    for key in path[:-1]:
+        target = target[key]
+    if delete:
+        target.pop(path[-1], None)
+    else:
+        target[path[-1]] = value
+    return mutated
+
+
+@pytest.mark.parametrize("endpoint", list(VALID))
+def test_contract_examples_are_valid_in_python_and_sql(endpoint):
+    assert python_valid(endpoint, VALID[endpoint])
+    assert sql_reason(endpoint, VALID[endpoint]) is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_sql_checks_agree_with_the_models(data):
+    endpoint = data.draw(st.sampled_from(list(VALID)))
+    record = VALID[endpoint]
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+        path = data.draw(st.sampled_from([*_paths(record), ("unknown_extra",)]))
+        record = _mutate(record, path, data.draw(st.sampled_from(ODD_VALUES)), data.draw(st.booleans()))
+    reason = sql_reason(endpoint, record)
+    assert python_valid(endpoint, record) == (reason is None), (record, reason)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "change", "reason"),
+    [
+        ("logs", {"duration_ms": "1420ms"}, "duration_ms: expected an integer"),
+        ("logs", {"duration_ms": "1420"}, "duration_ms: expected an integer"),
+        ("logs", {"id": ""}, "id: must not be empty"),
+        ("logs", {"timestamp": "2026-11-20T10:15:03"}, "timestamp: expected an ISO 8601 timestamp with a UTC offset"),
+        ("logs", {"organization_id": None}, "organization_id: missing"),
+        ("feedback", {"rating": 7}, "rating: must be between 1 and 5"),
+        ("rate-limits", {"outcome": "maybe"}, "outcome: expected one of allowed, blocked"),
+        ("traces", {"kind": "agent"}, "kind: expected one of request, retrieval, llm, postprocess, tool"),
+        ("traces", {"llm": None}, "llm is required when kind is 'llm'"),
+        ("keys", {"last_used_at": None}, "last_used_at: missing"),
+    ],
+)
+def test_reasons_name_the_field_and_the_rule(endpoint, change, reason):
+    assert sql_reason(endpoint, {**VALID[endpoint], **change}) == reason
+
+
+def test_usage_rules_name_the_nested_object():
+    span = copy.deepcopy(VALID["traces"])
+    span["llm"]["usage"].update(input_tokens=100, cache_read_input_tokens=90, cache_creation_input_tokens=20)
+    span["llm"]["usage"].update(reasoning_tokens=11, cache_creation_1h_input_tokens=10)
+    assert sql_reason("traces", span) == (
+        "llm.usage: cache_read_input_tokens + cache_creation_input_tokens must not exceed input_tokens; "
+        "llm.usage: reasoning_tokens must not exceed output_tokens"
+    )
+
+
+def test_several_violations_are_all_reported():
+    assert sql_reason("feedback", {"organization_id": 5, "created_at": "yesterday", "rating": 0}) == (
+        "id: missing; organization_id: expected a string; "
+        "created_at: expected an ISO 8601 timestamp with a UTC offset; rating: must be between 1 and 5"
+    )
+
+
+def test_raw_columns_flatten_typed_values_with_defaults():
+    span = copy.deepcopy(VALID["traces"])
+    del span["llm"]["usage"]["reasoning_tokens"]
+    columns = raw_columns(ENDPOINTS["traces"].model)
+    row = _con.execute(
+        f"select {', '.join(c.expression for c in columns)} from (select cast(? as json) as j)", [json.dumps(span)]
+    ).fetchone()
+    flat = dict(zip([c.name for c in columns], row, strict=True))
+    assert str(flat["started_at"]) == "2026-11-20 09:15:03.400000"  # naive UTC
+    assert flat["llm__usage__cache_read_input_tokens"] == 1024
+    assert flat["llm__usage__reasoning_tokens"] == 0  # missing usage counts as 0
+    assert flat["llm__provider_reported_cost_usd"] is None
+    retrieval = {k: v for k, v in span.items() if k != "llm"} | {"kind": "retrieval"}
+    row = _con.execute(
+        f"select {', '.join(c.expression for c in columns)} from (select cast(? as json) as j)", [json.dumps(retrieval)]
+    ).fetchone()
+    assert dict(zip([c.name for c in columns], row, strict=True))["llm__usage__input_tokens"] is None
