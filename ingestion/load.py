@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.client import PlatformClient
+from ingestion.client import PlatformClient, RetryPolicy
 from ingestion.records import ENDPOINTS, Endpoint
 from ingestion.redaction import payload_sql
 from ingestion.sources import ApiSource, ConfigError, LandingSource, Source
@@ -360,7 +360,14 @@ def _spool_api_pages(
 ) -> list[Path]:
     """Fetch every page of the window into JSONL spool files named in fetch order."""
     files = []
-    with PlatformClient(source.base_url, source.api_key) as client:
+    client = PlatformClient(
+        source.base_url,
+        source.api_key,
+        page_size=source.page_size,
+        timeout=(min(10.0, source.timeout_seconds), source.timeout_seconds),
+        retry=RetryPolicy(max_attempts=source.max_attempts, backoff_base_seconds=source.backoff_base_seconds),
+    )
+    with client:
         for number, page in enumerate(client.pages(endpoint, window), start=1):
             path = spool_dir / f"page-{number:07d}.jsonl"
             with path.open("w", encoding="utf-8") as out:

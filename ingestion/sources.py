@@ -38,6 +38,10 @@ class ApiSource:
 
     base_url: str
     api_key: str = field(repr=False)
+    page_size: int = 5000
+    timeout_seconds: float = 30.0
+    max_attempts: int = 8
+    backoff_base_seconds: float = 0.5
 
     def describe(self) -> str:
         return f"api:{self.base_url}"
@@ -64,4 +68,24 @@ def source_from_settings(landing_dir: str | Path | None, api_url: str | None) ->
     api_key = os.environ.get("TOKENBOOKS_API_KEY", "")
     if not api_key:
         raise ConfigError("TOKENBOOKS_API_KEY: expected the platform API key in the environment (never in files)")
-    return ApiSource(api_url.rstrip("/"), api_key)
+    return ApiSource(
+        api_url.rstrip("/"),
+        api_key,
+        page_size=int(_positive("TOKENBOOKS_API_PAGE_SIZE", 5000)),
+        timeout_seconds=_positive("TOKENBOOKS_API_TIMEOUT_SECONDS", 30.0),
+        max_attempts=int(_positive("TOKENBOOKS_API_MAX_ATTEMPTS", 8)),
+        backoff_base_seconds=_positive("TOKENBOOKS_API_BACKOFF_SECONDS", 0.5),
+    )
+
+
+def _positive(setting: str, default: float) -> float:
+    value = os.environ.get(setting, "")
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if number <= 0:
+        raise ConfigError(f"{setting}: expected a positive number, got {value!r}")
+    return number
