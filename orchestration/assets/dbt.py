@@ -1,0 +1,50 @@
+"""Every dbt model, seed and snapshot as a Dagster asset, and every dbt test as an asset check.
+
+The dbt assets share the ingestion partitions: a run over a range of days is one ``dbt build`` with the vars
+``window_start``/``window_end`` set to that range (``BackfillPolicy.single_run``). Dagster metadata (groups,
+owners, descriptions) comes from the dbt YAML (``config.meta.dagster``), never from lists kept in Python.
+"""
+
+import json
+from datetime import UTC
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.assets.ingestion import DUCKDB_POOL
+from orchestration.partitions import daily_partitions
+from orchestration.resources import (
+    WarehouseResource,
+    prepare_dbt_manifest_if_dev,
+    tokenbooks_dbt,
+    warehouse_env_for_dbt,
+)
+
+# Timestamps in the raw tables are naive UTC, so the vars are too (no offset for the SQL to cast away).
+DBT_VAR_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def dbt_vars_for_window(window: dg.TimeWindow) -> dict[str, str]:
+    """dbt vars for a partition window: the half-open event-time window ``[window_start, window_end)``."""
+    return {
+        "window_start": window.start.astimezone(UTC).strftime(DBT_VAR_TIMESTAMP_FORMAT),
+        "window_end": window.end.astimezone(UTC).strftime(DBT_VAR_TIMESTAMP_FORMAT),
+    }
+
+
+prepare_dbt_manifest_if_dev()
+
+
+@dbt_assets(
+    manifest=tokenbooks_dbt.manifest_path,
+    project=tokenbooks_dbt,
+    name="dbt_models",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=DUCKDB_POOL,
+    dagster_dbt_translator=DagsterDbtTranslator(DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    dbt_vars = dbt_vars_for_window(context.partition_time_window)
+    with warehouse_env_for_dbt(warehouse.resolved_path()):
+        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

@@ -1,0 +1,81 @@
+"""Concise run progress for a terminal: a line when a step starts and a line when it ends.
+
+Dagster's console logger prints every event at debug level; ``tokenbooks run`` uses this logger instead,
+so a run reads as a short list of steps (the full event log stays in the instance, for the UI).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import dagster as dg
+
+# Dagster attaches its structured event to each log record under this attribute.
+DAGSTER_RECORD_METADATA = "dagster_meta"
+ASSET_CHECK_EVALUATION = "ASSET_CHECK_EVALUATION"
+
+
+@dataclass
+class StepTally:
+    started: float
+    assets: set[dg.AssetKey] = field(default_factory=set)
+    checks_passed: int = 0
+    checks_failed: list[str] = field(default_factory=list)
+
+
+class StepProgressHandler(logging.Handler):
+    def __init__(self, stream: TextIO):
+        super().__init__()
+        self.stream = stream
+        self.steps: dict[str, StepTally] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = (getattr(record, DAGSTER_RECORD_METADATA, None) or {}).get("dagster_event")
+        if event is None or event.step_key is None:
+            return
+        step = event.step_key
+        if event.is_step_start:
+            self.steps[step] = StepTally(started=time.monotonic())
+            self._write(f"{step:<28} started")
+            return
+        tally = self.steps.setdefault(step, StepTally(started=time.monotonic()))
+        if event.is_step_materialization and event.asset_key is not None:
+            tally.assets.add(event.asset_key)
+        elif event.event_type_value == ASSET_CHECK_EVALUATION:
+            evaluation = event.asset_check_evaluation_data
+            if evaluation.passed:
+                tally.checks_passed += 1
+            else:
+                tally.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+        elif event.is_step_success:
+            self._write(f"{step:<28} done in {self._elapsed(tally)}: {self._counts(tally)}")
+        elif event.is_step_failure:
+            error = event.step_failure_data.error
+            reason = error.message.strip().splitlines()[0] if error and error.message.strip() else "see the run"
+            self._write(f"{step:<28} FAILED after {self._elapsed(tally)}: {reason}")
+
+    @staticmethod
+    def _elapsed(tally: StepTally) -> str:
+        return f"{time.monotonic() - tally.started:.1f} s"
+
+    @staticmethod
+    def _counts(tally: StepTally) -> str:
+        counts = f"{len(tally.assets)} asset(s), {tally.checks_passed} check(s) passed"
+        if tally.checks_failed:
+            counts += f", {len(tally.checks_failed)} FAILED: {', '.join(sorted(set(tally.checks_failed)))}"
+        return counts
+
+    def _write(self, line: str) -> None:
+        self.stream.write(f"[{time.strftime('%H:%M:%S')}] {line}\n")
+        self.stream.flush()
+
+
+@dg.logger(description="One line per step start and end, with its assets and checks (tokenbooks run).")
+def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
+    logger = logging.Logger("tokenbooks.progress", level=logging.DEBUG)
+    logger.addHandler(StepProgressHandler(sys.stdout))
+    return logger

@@ -1,0 +1,66 @@
+"""The short report ``tokenbooks run`` prints from the warehouse after a successful run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from ingestion.load import RAW_SCHEMA
+from ingestion.records import ENDPOINTS
+
+REASON_WIDTH = 72
+
+SECTIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (
+        "Quarantined records by endpoint and reason",
+        ("endpoint", "reason", "records"),
+        f"select endpoint, reason, count(*) from {RAW_SCHEMA}.quarantine group by endpoint, reason "
+        "order by endpoint, count(*) desc, reason",
+    ),
+    (
+        "Cost per organization (marts.agg_org_daily)",
+        ("organization_id", "cost_usd"),
+        "select organization_id, round(sum(cost_usd), 6) from marts.agg_org_daily group by organization_id "
+        "order by sum(cost_usd) desc nulls last, organization_id",
+    ),
+    (
+        "Pending LLM calls (no price, no reported cost) by provider and model",
+        ("provider", "model", "calls"),
+        "select provider, model, count(*) from marts.fct_llm_calls where cost_status = 'pending' "
+        "group by provider, model order by count(*) desc, provider, model",
+    ),
+)
+
+
+def format_table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain, aligned text table under a title ("(none)" when there are no rows)."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) if cells else len(h) for i, h in enumerate(header)]
+    lines = [title, "  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    if not cells:
+        lines.append("  (none)")
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= REASON_WIDTH else text[: REASON_WIDTH - 1] + "…"
+
+
+def warehouse_summary(warehouse: Path) -> str:
+    """Rows per raw table, quarantine reasons, cost per organization and pending calls, as text."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        raw_rows = [
+            (
+                f"{RAW_SCHEMA}.{endpoint.table}",
+                con.execute(f"select count(*) from {RAW_SCHEMA}.{endpoint.table}").fetchone()[0],
+            )
+            for endpoint in ENDPOINTS.values()
+        ]
+        tables = [format_table("Rows per raw table", ("table", "rows"), raw_rows)]
+        for title, header, query in SECTIONS:
+            tables.append(format_table(title, header, con.execute(query).fetchall()))
+    return "\n\n".join(tables)

@@ -1,0 +1,99 @@
+"""Which days a ``tokenbooks run`` covers: the days asked for, else the days present in the data.
+
+Days asked for are half-open like every window in tokenbooks: ``--start`` included, ``--end`` excluded.
+
+A run covers whole UTC days (daily partitions), from the first partition (``TOKENBOOKS_PARTITIONS_START``) to
+the last complete day. Days asked for outside that range are an error; days found in landing data outside
+it are left out, with a note saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+
+from ingestion.records import ENDPOINTS
+from ingestion.sources import ConfigError, LandingSource
+from orchestration.partitions import PARTITIONS_START_ENV
+
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """Whole UTC days from ``first_day`` to ``last_day``, both included."""
+
+    first_day: date
+    last_day: date
+    notes: tuple[str, ...] = ()
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+    def describe(self) -> str:
+        return f"[{self.first_day}, {self.last_day + ONE_DAY}) ({self.days} day(s))"
+
+
+def landing_event_dates(source: LandingSource) -> tuple[date, date] | None:
+    """First and last UTC day of the event records in a landing directory (None: no valid event time).
+
+    Reads only each endpoint's event-time field (DuckDB, all cores); lines that are not JSON or whose time
+    is not a timestamp are skipped here: the load quarantines them whatever the window.
+    """
+    firsts, lasts = [], []
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        for endpoint in ENDPOINTS.values():
+            files = [str(path) for path in source.files(endpoint.name)]
+            if endpoint.snapshot or not files:
+                continue
+            day = f'cast(try_cast("{endpoint.event_time_field}" as timestamptz) as date)'
+            first, last = con.execute(
+                f"select min({day}), max({day}) from read_json(?, format = 'newline_delimited', "
+                f"columns = {{'{endpoint.event_time_field}': 'VARCHAR'}}, ignore_errors = true)",
+                [files],
+            ).fetchone()
+            if first is not None:
+                firsts.append(first)
+                lasts.append(last)
+    return (min(firsts), max(lasts)) if firsts else None
+
+
+def choose_window(
+    *,
+    start: date | None,
+    end: date | None,
+    data_days: tuple[date, date] | None,
+    first_partition: date,
+    last_partition: date,
+) -> RunWindow:
+    """The run's days: from ``start`` (included) to ``end`` (excluded) when given, else the data's days (both
+    included), else every partition; always within the partitions ``first_partition`` .. ``last_partition``."""
+    if start is not None and start < first_partition:
+        raise ConfigError(
+            f"--start {start}: expected a day from {first_partition} on (the first partition, {PARTITIONS_START_ENV})"
+        )
+    if end is not None and end > last_partition + ONE_DAY:
+        raise ConfigError(
+            f"--end {end}: expected a day up to {last_partition + ONE_DAY} (the end is excluded, and the last "
+            f"complete UTC day is {last_partition})"
+        )
+    notes = []
+    first, last = data_days or (first_partition, last_partition)
+    if start is None and first < first_partition:
+        notes.append(
+            f"records before {first_partition} are left out: set {PARTITIONS_START_ENV} to an earlier day to load them"
+        )
+    if end is None and last > last_partition:
+        notes.append(f"records after {last_partition} are left out until their day is complete")
+    first_day = start or max(first, first_partition)
+    last_day = end - ONE_DAY if end is not None else min(last, last_partition)
+    if first_day > last_day:
+        raise ConfigError(
+            f"no day to run from {first_day} to {last_day + ONE_DAY} (excluded): expected --start before --end, "
+            f"within {first_partition} .. {last_partition + ONE_DAY}"
+        )
+    return RunWindow(first_day, last_day, tuple(notes))
