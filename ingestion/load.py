@@ -35,7 +35,7 @@ from ingestion.client import PlatformClient, RetryPolicy
 from ingestion.records import ENDPOINTS, Endpoint
 from ingestion.redaction import payload_sql
 from ingestion.sources import ApiSource, ConfigError, LandingSource, Source
-from ingestion.validation import raw_columns, reasons_sql
+from ingestion.validation import framed, raw_columns, reasons_sql
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ def connect(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
     Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse))
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
     return con
 
 
@@ -157,12 +158,13 @@ def _chunks(files: Sequence[Path]) -> list[list[Path]]:
     return chunks
 
 
-def _select_list(endpoint: Endpoint) -> str:
-    expressions = []
+def _insert_list(endpoint: Endpoint) -> str:
+    """Raw columns as typed in ``_checked``; span payloads redacted on their way in."""
+    parts = []
     for column in raw_columns(endpoint.model):
-        expr = payload_sql(column.expression) if column.name == "payload" else column.expression
-        expressions.append(f'{expr} as "{column.name}"')
-    return ",\n            ".join(expressions)
+        quoted = f'"{column.name}"'
+        parts.append(f"{payload_sql(quoted) if column.name == 'payload' else quoted} as {quoted}")
+    return ", ".join(parts)
 
 
 def _load_chunk(
@@ -177,8 +179,10 @@ def _load_chunk(
 ) -> LoadResult:
     table = f"{RAW_SCHEMA}.{endpoint.table}"
     file_list = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
-    id_expr = f"json_extract_string(j, '$.\"{endpoint.id_field}\"')"
-    event_expr = next(c.expression for c in raw_columns(endpoint.model) if c.name == endpoint.event_time_field)
+    columns = raw_columns(endpoint.model)
+    event_expr = next(c.expression for c in columns if c.name == endpoint.event_time_field)
+    id_text = f'"_s_{endpoint.id_field}"'
+    typed_columns = ",\n                   ".join(f'{c.expression} as "{c.name}"' for c in columns)
     source_expr = _sql_str(source_label) if source_label else "filename"
     use_window = window is not None and not endpoint.snapshot
     window_utc = (naive_utc(window[0]), naive_utc(window[1])) if use_window and window else (None, None)
@@ -199,7 +203,7 @@ def _load_chunk(
                           quote = '', escape = '', auto_detect = false, filename = true,
                           max_line_size = 1073741824)
         """)
-        # 2. parse and validate; line numbers are per file
+        # 2. parse once, validate and type every field; line numbers are per file
         con.execute(f"""
             create or replace temp table _checked as
             with numbered as (
@@ -215,10 +219,11 @@ def _load_chunk(
                        when json_type(j) <> 'OBJECT' then 'not a JSON object'
                        else {reasons_sql(endpoint.model)}
                    end as reason,
-                   case when json_type(j) = 'OBJECT' then {id_expr} end as record_id,
-                   case when json_type(j) = 'OBJECT' then {event_expr} end as event_at,
-                   md5(cast(j as varchar)) as record_hash
-            from numbered
+                   {id_text} as record_id,
+                   {event_expr} as event_at,
+                   md5(cast(j as varchar)) as record_hash,
+                   {typed_columns}
+            from {framed(endpoint.model, "numbered")}
         """)
         # 3. valid records in the window, first delivery of each (id, hash), not already stored
         con.execute(f"""
@@ -251,7 +256,7 @@ def _load_chunk(
         (base_seq,) = con.execute(f"select coalesce(max(_delivery_seq), 0) from {table}").fetchone()
         con.execute(f"""
             insert into {table} by name
-            select {_select_list(endpoint)},
+            select {_insert_list(endpoint)},
                    json_merge_patch(j, '{{"payload": null}}') as _record,
                    record_hash as _record_hash,
                    {_sql_str(batch_id)} as _batch_id,

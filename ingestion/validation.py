@@ -136,11 +136,27 @@ def walk(model: type[ContractModel], prefix: tuple[str, ...] = ()) -> tuple[tupl
     return tuple(leaves), tuple(nodes)
 
 
+def _column(path: tuple[str, ...]) -> str:
+    return "__".join(path)
+
+
+def _jt(path: tuple[str, ...]) -> str:
+    """The JSON type of the value at a path (NULL when absent), precomputed by ``framed``."""
+    return f'"_t_{_column(path)}"'
+
+
+def _text(path: tuple[str, ...]) -> str:
+    return f'"_s_{_column(path)}"'
+
+
+def _frag(path: tuple[str, ...]) -> str:
+    return f'"_j_{_column(path)}"'
+
+
 def _type_check(leaf: Leaf) -> tuple[str, str]:
     """SQL that is true when a present, non-null value has the right JSON type, and its reason."""
-    p = _sql_str(_json_path(leaf.path))
-    jt = f"json_type(j, {p})"
-    text = f"json_extract_string(j, {p})"
+    jt = _jt(leaf.path)
+    text = _text(leaf.path)
     if leaf.kind == "string":
         return f"{jt} = 'VARCHAR'", "expected a string"
     if leaf.kind == "integer":
@@ -165,8 +181,7 @@ def _type_check(leaf: Leaf) -> tuple[str, str]:
 
 def _value(leaf: Leaf) -> str:
     """Typed value of a leaf (NULL when absent; only meaningful once the type check passed)."""
-    p = _sql_str(_json_path(leaf.path))
-    text = f"json_extract_string(j, {p})"
+    text = _text(leaf.path)
     if leaf.kind == "integer":
         return f"try_cast({text} as bigint)"
     if leaf.kind == "number":
@@ -174,12 +189,12 @@ def _value(leaf: Leaf) -> str:
     if leaf.kind == "timestamp":
         return f"timezone('UTC', try_cast({text} as timestamptz))"
     if leaf.kind == "object":
-        return f"json_extract(j, {p})"
+        return _frag(leaf.path)
     return text
 
 
 def _present(path: tuple[str, ...]) -> str:
-    return f"coalesce(json_type(j, {_sql_str(_json_path(path))}), 'NULL') <> 'NULL'"
+    return f"coalesce({_jt(path)}, 'NULL') <> 'NULL'"
 
 
 def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
@@ -189,11 +204,7 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
     parents = {n.path: n for n in nodes}
 
     def parent_is_object(path: tuple[str, ...]) -> str:
-        conds = [
-            f"json_type(j, {_sql_str(_json_path(path[:i]))}) = 'OBJECT'"
-            for i in range(1, len(path))
-            if path[:i] in parents
-        ]
+        conds = [f"{_jt(path[:i])} = 'OBJECT'" for i in range(1, len(path)) if path[:i] in parents]
         return " and ".join(conds) if conds else "true"
 
     for node in nodes:
@@ -202,8 +213,7 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
             checks.append((f"{parent_is_object(node.path)} and not {_present(node.path)}", f"{label}: missing"))
         checks.append(
             (
-                f"{parent_is_object(node.path)} and {_present(node.path)}"
-                f" and json_type(j, {_sql_str(_json_path(node.path))}) <> 'OBJECT'",
+                f"{parent_is_object(node.path)} and {_present(node.path)} and {_jt(node.path)} <> 'OBJECT'",
                 f"{label}: expected an object",
             )
         )
@@ -242,7 +252,7 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
             prefix = ".".join(owner_path) + ": " if owner_path else ""
             scope = _present(owner_path) if owner_path else "true"
             if owner_path:
-                scope += f" and json_type(j, {_sql_str(_json_path(owner_path))}) = 'OBJECT'"
+                scope += f" and {_jt(owner_path)} = 'OBJECT'"
             if isinstance(rule, NotAbove):
                 used = [by_name[n] for n in (*rule.parts, rule.limit)]
                 well_typed = " and ".join(f"(not {_present(u.path)} or {_type_check(u)[0]})" for u in used)
@@ -263,8 +273,30 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
 
 
 @cache
+def framed(model: type[ContractModel], relation: str) -> str:
+    """``relation`` (with a JSON column ``j``) plus, for every contract path, its JSON fragment, type and text.
+
+    The document is parsed once (``json_extract`` with a list of paths); every check then reads these small
+    precomputed columns instead of re-parsing the whole record per rule. ``reasons_sql`` and
+    ``raw_columns`` expressions are evaluated over this relation.
+    """
+    leaves, nodes = walk(model)
+    paths = [n.path for n in nodes] + [leaf.path for leaf in leaves]
+    path_list = "[" + ", ".join(_sql_str(_json_path(p)) for p in paths) + "]"
+    fragments = ", ".join(f"_v[{i}] as {_frag(p)}" for i, p in enumerate(paths, start=1))
+    typed = ", ".join(
+        f"json_type({_frag(p)}) as {_jt(p)}, json_extract_string({_frag(p)}, '$') as {_text(p)}" for p in paths
+    )
+    return (
+        f"(select *, {typed} from (select *, {fragments} from "
+        f"(select *, case when json_type(j) = 'OBJECT' then json_extract(j, {path_list}) end as _v "
+        f"from {relation})))"
+    )
+
+
+@cache
 def reasons_sql(model: type[ContractModel]) -> str:
-    """SQL over a JSON object ``j``: NULL when valid, else every violated rule joined by ``'; '``."""
+    """SQL over ``framed(model, ...)``: NULL when valid, else every violated rule joined by ``'; '``."""
     parts = [f"case when coalesce({cond}, false) then {_sql_str(reason)} end" for cond, reason in _checks(model)]
     return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"
 

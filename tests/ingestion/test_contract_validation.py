@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingestion.records import ENDPOINTS, MAX_INT, validate_record
-from ingestion.validation import raw_columns, reasons_sql
+from ingestion.validation import framed, raw_columns, reasons_sql
 
 VALID = {
     "logs": {
@@ -138,7 +138,7 @@ _con = duckdb.connect()
 
 def sql_reason(endpoint: str, record: object) -> str | None:
     model = ENDPOINTS[endpoint].model
-    query = f"select {reasons_sql(model)} from (select cast(? as json) as j)"
+    query = f"select {reasons_sql(model)} from {framed(model, '(select cast(? as json) as j)')}"
     return _con.execute(query, [json.dumps(record)]).fetchone()[0]
 
 
@@ -228,9 +228,11 @@ def test_several_violations_are_all_reported():
 def test_raw_columns_flatten_typed_values_with_defaults():
     span = copy.deepcopy(VALID["traces"])
     del span["llm"]["usage"]["reasoning_tokens"]
-    columns = raw_columns(ENDPOINTS["traces"].model)
+    model = ENDPOINTS["traces"].model
+    columns = raw_columns(model)
     row = _con.execute(
-        f"select {', '.join(c.expression for c in columns)} from (select cast(? as json) as j)", [json.dumps(span)]
+        f"select {', '.join(c.expression for c in columns)} from {framed(model, '(select cast(? as json) as j)')}",
+        [json.dumps(span)],
     ).fetchone()
     flat = dict(zip([c.name for c in columns], row, strict=True))
     assert str(flat["started_at"]) == "2026-11-20 09:15:03.400000"  # naive UTC
@@ -239,6 +241,7 @@ def test_raw_columns_flatten_typed_values_with_defaults():
     assert flat["llm__provider_reported_cost_usd"] is None
     retrieval = {k: v for k, v in span.items() if k != "llm"} | {"kind": "retrieval"}
     row = _con.execute(
-        f"select {', '.join(c.expression for c in columns)} from (select cast(? as json) as j)", [json.dumps(retrieval)]
+        f"select {', '.join(c.expression for c in columns)} from {framed(model, '(select cast(? as json) as j)')}",
+        [json.dumps(retrieval)],
     ).fetchone()
     assert dict(zip([c.name for c in columns], row, strict=True))["llm__usage__input_tokens"] is None
