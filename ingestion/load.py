@@ -35,7 +35,7 @@ from ingestion.client import PlatformClient, RetryPolicy
 from ingestion.records import ENDPOINTS, Endpoint
 from ingestion.redaction import payload_sql
 from ingestion.sources import ApiSource, ConfigError, LandingSource, Source
-from ingestion.validation import framed, raw_columns, reasons_sql
+from ingestion.validation import extract_sql, framed, raw_columns, reasons_sql
 
 log = logging.getLogger(__name__)
 
@@ -205,14 +205,22 @@ def _load_chunk(
         """)
         # 2. parse once, validate and type every field; line numbers are per file
         con.execute(f"""
-            create or replace temp table _checked as
-            with numbered as (
-                select filename, seq, line,
-                       seq - min(seq) over (partition by filename) + 1 as line_number,
-                       case when json_valid(line) then json(line) end as j
-                from _lines
-                where trim(coalesce(line, '')) <> ''
+            create or replace temp table _parsed as
+            with file_starts as (
+                select filename, min(seq) as first_seq from _lines group by filename
+            ),
+            numbered as (
+                select l.filename, l.seq, l.line,
+                       l.seq - f.first_seq + 1 as line_number,
+                       case when json_valid(l.line) then json(l.line) end as j
+                from _lines l
+                join file_starts f on f.filename = l.filename
+                where trim(coalesce(l.line, '')) <> ''
             )
+            select *, {extract_sql(endpoint.model)} as _v from numbered
+        """)
+        con.execute(f"""
+            create or replace temp table _checked as
             select filename, seq, line, line_number, j,
                    case
                        when j is null then 'malformed JSON'
@@ -223,7 +231,7 @@ def _load_chunk(
                    {event_expr} as event_at,
                    md5(cast(j as varchar)) as record_hash,
                    {typed_columns}
-            from {framed(endpoint.model, "numbered")}
+            from {framed(endpoint.model, "_parsed", "_v")}
         """)
         # 3. valid records in the window, first delivery of each (id, hash), not already stored
         con.execute(f"""
@@ -317,7 +325,7 @@ def _load_chunk(
         con.execute("rollback")
         raise
     finally:
-        for temp in ("_lines", "_checked", "_new"):
+        for temp in ("_lines", "_parsed", "_checked", "_new"):
             con.execute(f"drop table if exists {temp}")
     return result
 

@@ -272,26 +272,35 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
     return checks
 
 
+def _frame_paths(model: type[ContractModel]) -> list[tuple[str, ...]]:
+    leaves, nodes = walk(model)
+    return [n.path for n in nodes] + [leaf.path for leaf in leaves]
+
+
 @cache
-def framed(model: type[ContractModel], relation: str) -> str:
+def extract_sql(model: type[ContractModel], json_column: str = "j") -> str:
+    """One parse of the record: the JSON fragments at every contract path, as a list (NULL for non-objects)."""
+    path_list = "[" + ", ".join(_sql_str(_json_path(p)) for p in _frame_paths(model)) + "]"
+    return f"case when json_type({json_column}) = 'OBJECT' then json_extract({json_column}, {path_list}) end"
+
+
+@cache
+def framed(model: type[ContractModel], relation: str, list_column: str | None = None) -> str:
     """``relation`` (with a JSON column ``j``) plus, for every contract path, its JSON fragment, type and text.
 
-    The document is parsed once (``json_extract`` with a list of paths); every check then reads these small
-    precomputed columns instead of re-parsing the whole record per rule. ``reasons_sql`` and
-    ``raw_columns`` expressions are evaluated over this relation.
+    The document is parsed once (``extract_sql``); every check then reads these small precomputed columns
+    instead of re-parsing the whole record per rule. ``reasons_sql`` and ``raw_columns`` expressions are
+    evaluated over this relation. Pass ``list_column`` when ``relation`` already holds ``extract_sql``
+    materialized: DuckDB may otherwise inline the list once per reference.
     """
-    leaves, nodes = walk(model)
-    paths = [n.path for n in nodes] + [leaf.path for leaf in leaves]
-    path_list = "[" + ", ".join(_sql_str(_json_path(p)) for p in paths) + "]"
-    fragments = ", ".join(f"_v[{i}] as {_frag(p)}" for i, p in enumerate(paths, start=1))
+    paths = _frame_paths(model)
+    if list_column is None:
+        relation, list_column = f"(select *, {extract_sql(model)} as _v from {relation})", "_v"
+    fragments = ", ".join(f"{list_column}[{i}] as {_frag(p)}" for i, p in enumerate(paths, start=1))
     typed = ", ".join(
         f"json_type({_frag(p)}) as {_jt(p)}, json_extract_string({_frag(p)}, '$') as {_text(p)}" for p in paths
     )
-    return (
-        f"(select *, {typed} from (select *, {fragments} from "
-        f"(select *, case when json_type(j) = 'OBJECT' then json_extract(j, {path_list}) end as _v "
-        f"from {relation})))"
-    )
+    return f"(select *, {typed} from (select *, {fragments} from {relation}))"
 
 
 @cache
