@@ -1,0 +1,45 @@
+{% macro event_window() -%}
+    {#- The vars window_start/window_end as naive UTC timestamp literals ({'start': .., 'end': ..}),
+        or none when both are absent (the whole history). The window is half-open: [start, end). -#}
+    {%- set start = _utc_datetime(var('window_start', none)) -%}
+    {%- set end = _utc_datetime(var('window_end', none)) -%}
+    {%- if start is none and end is none -%}
+        {{ return(none) }}
+    {%- elif start is none or end is none -%}
+        {{ exceptions.raise_compiler_error('Give both window_start and window_end, or neither.') }}
+    {%- elif start >= end -%}
+        {{ exceptions.raise_compiler_error('window_start must be before window_end.') }}
+    {%- endif -%}
+    {{ return({'start': _timestamp_literal(start), 'end': _timestamp_literal(end)}) }}
+{%- endmacro %}
+
+
+{% macro _utc_datetime(value) -%}
+    {#- An ISO 8601 text (or, since --vars is YAML, an already parsed date/datetime) as a naive UTC
+        datetime; a value without an offset is taken as UTC. -#}
+    {%- if value is none or value == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set datetime = modules.datetime -%}
+    {%- set parsed = datetime.datetime.fromisoformat(value | string) -%}
+    {%- if parsed.tzinfo is not none -%}
+        {%- set parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=none) -%}
+    {%- endif -%}
+    {{ return(parsed) }}
+{%- endmacro %}
+
+
+{% macro _timestamp_literal(value) -%}
+    {{ return("cast('" ~ value.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as timestamp)") }}
+{%- endmacro %}
+
+
+{% macro in_event_window(column) -%}
+    {#- A predicate: `column` lies in the run's event window (always true without a window). -#}
+    {%- set window = event_window() -%}
+    {%- if window is none -%}
+        true
+    {%- else -%}
+        ({{ column }} >= {{ window.start }} and {{ column }} < {{ window.end }})
+    {%- endif -%}
+{%- endmacro %}

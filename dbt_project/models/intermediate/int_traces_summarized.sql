@@ -1,0 +1,166 @@
+-- One row per trace: timing per span kind, LLM attempts and failovers, the final attempt, and the
+-- trace's cost from int_llm_calls_priced (costs are summed here, never computed).
+
+{%- set span_kinds = ['request', 'retrieval', 'llm', 'postprocess', 'tool'] %}
+
+with
+
+spans as (
+
+    select * from {{ ref('stg_platform__spans') }}
+    where trace_id is not null
+
+),
+
+llm_calls as (
+
+    select * from {{ ref('int_llm_calls_priced') }}
+    where trace_id is not null
+
+),
+
+spans_ranked as (
+
+    select
+        *,
+        {{ dbt.dateadd('millisecond', 'coalesce(duration_ms, 0)', 'started_at') }} as ended_at,
+        row_number() over (partition by trace_id order by started_at, span_id) as start_rank
+
+    from spans
+
+),
+
+llm_calls_ranked as (
+
+    -- The final attempt is the last one started; the attempt number breaks ties.
+    select
+        *,
+        row_number() over (
+            partition by trace_id
+            order by started_at desc, attempt desc, span_id desc
+        ) as reverse_attempt_rank
+
+    from llm_calls
+
+),
+
+first_spans as (
+
+    select
+        trace_id,
+        organization_id,
+        conversation_id,
+        workflow
+
+    from spans_ranked
+
+    where start_rank = 1
+
+),
+
+span_totals as (
+
+    select
+        trace_id,
+        count(*) as spans,
+        min(started_at) as started_at,
+        max(ended_at) as ended_at,
+        -- dbt's cross-database datediff expands to one long line
+        {{ dbt.datediff('min(started_at)', 'max(ended_at)', 'millisecond') }} as duration_ms,  -- noqa: LT05
+        {% for kind in span_kinds -%}
+            cast(
+                coalesce(sum(case when kind = '{{ kind }}' then duration_ms end), 0) as bigint
+            ) as {{ kind }}_duration_ms,
+        {% endfor -%}
+        count(case when kind <> 'llm' and status = 'error' then 1 end) as failed_other_spans
+
+    from spans_ranked
+
+    group by trace_id
+
+),
+
+llm_totals as (
+
+    select
+        trace_id,
+        count(*) as llm_attempts,
+        count(case when attempt > 1 then 1 end) as failovers,
+        count(case when status = 'error' then 1 end) as failed_llm_attempts,
+        count(case when cost_status = 'pending' then 1 end) as pending_calls,
+        {{ money('coalesce(sum(cost_usd), 0)') }} as cost_usd,
+        {{ money("coalesce(sum(case when status = 'error' then cost_usd end), 0)") }} as wasted_cost_usd
+
+    from llm_calls
+
+    group by trace_id
+
+),
+
+final_attempts as (
+
+    select
+        trace_id,
+        provider as final_provider,
+        model as final_model,
+        status as final_attempt_status
+
+    from llm_calls_ranked
+
+    where reverse_attempt_rank = 1
+
+),
+
+final as (
+
+    select
+        -- ids
+        span_totals.trace_id,
+        first_spans.organization_id,
+        first_spans.conversation_id,
+
+        -- trace
+        first_spans.workflow,
+        final_attempts.final_provider,
+        final_attempts.final_model,
+        case
+            when final_attempts.final_attempt_status = 'error' or span_totals.failed_other_spans > 0
+                then 'error'
+            else 'ok'
+        end as status,
+
+        -- durations
+        span_totals.duration_ms,
+        {% for kind in span_kinds -%}
+            span_totals.{{ kind }}_duration_ms,
+        {% endfor %}
+        -- counts
+        span_totals.spans,
+        coalesce(llm_totals.llm_attempts, 0) as llm_attempts,
+        coalesce(llm_totals.failovers, 0) as failovers,
+        coalesce(llm_totals.failed_llm_attempts, 0) as failed_llm_attempts,
+        coalesce(llm_totals.pending_calls, 0) as pending_calls,
+
+        -- money: priced and provider-reported calls only; pending_calls says what is missing
+        {{ money('coalesce(llm_totals.cost_usd, 0)') }} as cost_usd,
+        {{ money('coalesce(llm_totals.wasted_cost_usd, 0)') }} as wasted_cost_usd,
+
+        -- timestamps
+        span_totals.started_at,
+        span_totals.ended_at,
+        cast(span_totals.started_at as date) as trace_date
+
+    from span_totals
+
+    inner join first_spans
+        on span_totals.trace_id = first_spans.trace_id
+
+    left join llm_totals
+        on span_totals.trace_id = llm_totals.trace_id
+
+    left join final_attempts
+        on span_totals.trace_id = final_attempts.trace_id
+
+)
+
+select * from final

@@ -1,0 +1,84 @@
+-- One row per trace. Incremental: a run rebuilds every trace with a span in its event window (from
+-- all of that trace's spans, so a trace crossing the window edge stays whole) and every trace that
+-- still has pending calls, whose cost changes once they are priced.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='trace_id',
+    on_schema_change='append_new_columns',
+) }}
+
+with
+
+traces as (
+
+    select * from {{ ref('int_traces_summarized') }}
+
+),
+
+spans as (
+
+    select * from {{ ref('stg_platform__spans') }}
+
+),
+
+touched_traces as (
+
+    select distinct trace_id from spans
+    where {{ in_event_window('started_at') }}
+
+    {% if is_incremental() %}
+        union
+
+        select trace_id from {{ this }}
+        where pending_calls > 0
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        -- ids
+        trace_id,
+        organization_id,
+        conversation_id,
+
+        -- trace
+        workflow,
+        status,
+        final_provider,
+        final_model,
+
+        -- durations
+        duration_ms,
+        request_duration_ms,
+        retrieval_duration_ms,
+        llm_duration_ms,
+        postprocess_duration_ms,
+        tool_duration_ms,
+
+        -- counts
+        spans,
+        llm_attempts,
+        failovers,
+        failed_llm_attempts,
+        pending_calls,
+
+        -- money
+        cost_usd,
+        wasted_cost_usd,
+
+        -- timestamps
+        started_at,
+        ended_at,
+        trace_date
+
+    from traces
+
+    where trace_id in (select touched_traces.trace_id from touched_traces)
+
+)
+
+select * from final

@@ -1,0 +1,35 @@
+with
+
+source as (
+
+    -- A snapshot: the version with the latest last_used_at wins, so a stale one delivered late does not.
+    {{ latest_version(source('raw', 'keys'), 'id', 'last_used_at desc, _delivery_seq desc') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        id as api_key_id,
+        organization_id,
+
+        -- key
+        name as api_key_name,
+        prefix as api_key_prefix,
+        revoked_at is not null as is_revoked,
+
+        -- timestamps
+        created_at,
+        last_used_at,
+        revoked_at,
+        _loaded_at as loaded_at,
+
+        -- load metadata
+        _batch_id as batch_id
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    {{ latest_version(source('raw', 'feedback'), 'id', '_delivery_seq desc') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        id as feedback_id,
+        organization_id,
+        conversation_id,
+        trace_id,
+
+        -- feedback
+        reviewer,
+        rating,
+        comment as feedback_comment,
+
+        -- timestamps
+        created_at,
+        _loaded_at as loaded_at,
+
+        -- load metadata
+        _batch_id as batch_id
+
+    from source
+
+)
+
+select * from renamed

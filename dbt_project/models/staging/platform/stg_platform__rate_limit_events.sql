@@ -1,0 +1,35 @@
+with
+
+source as (
+
+    {{ latest_version(source('raw', 'rate_limits'), 'id', '_delivery_seq desc') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        id as rate_limit_event_id,
+        organization_id,
+        api_key_id,
+
+        -- decision
+        endpoint,
+        outcome,
+        outcome = 'blocked' as is_blocked,
+        "limit" as request_limit,
+        window_seconds,
+
+        -- timestamps
+        occurred_at,
+        _loaded_at as loaded_at,
+
+        -- load metadata
+        _batch_id as batch_id
+
+    from source
+
+)
+
+select * from renamed

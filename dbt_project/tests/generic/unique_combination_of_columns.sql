@@ -1,0 +1,10 @@
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+    {#- The grain of a model: no two rows share these columns' values. -#}
+    {%- set columns = combination_of_columns | join(', ') %}
+    select
+        {{ columns }},
+        count(*) as occurrences
+    from {{ model }}
+    group by {{ columns }}
+    having count(*) > 1
+{% endtest %}
