@@ -205,7 +205,10 @@ ORG_PROFILES: tuple[OrgProfile, ...] = (
 )
 
 PLAN_TRAFFIC_WEIGHT = {"free": 0.4, "starter": 1.0, "growth": 2.0, "enterprise": 3.0}
-PLAN_MONTHLY_BUDGET_USD = {"free": 5.0, "starter": 40.0, "growth": 250.0, "enterprise": 1500.0}
+# Monthly budgets at the default volume (400 spans/day); the generator scales them with the volume so the
+# same organizations end a month near or over budget at any size.
+PLAN_MONTHLY_BUDGET_USD = {"free": 1.0, "starter": 5.0, "growth": 12.0, "enterprise": 20.0}
+DEFAULT_SPANS_PER_DAY = 400
 # The plan a free org upgrades to during the sample period (the organization-update scenario).
 UPGRADE = {"free": "starter", "starter": "growth", "growth": "enterprise", "enterprise": "enterprise"}
 

@@ -1,10 +1,11 @@
 """Deliberate dirt in the sample landing files: what a real platform export gets wrong, counted exactly.
 
 Each day, each event endpoint gets ``round(dirt_rate * records)`` dirt slots (at least one when the rate is
-positive). Slot kinds rotate through the endpoint's list, starting at a day-dependent offset, so a long
-enough dataset holds every kind. Every line is labelled with the dirt it carries (or ``None``); the
-generator's manifest is the tally of those labels, so tests can assert exact quarantine and duplicate
-counts. Late delivery is separate from the slots: some evening records move to the next day's file.
+positive and the day has records). Slot kinds rotate through the endpoint's list starting at the day's
+index, so a run of as many days as the endpoint has kinds (at most 21), each with records to carry them,
+holds every kind. Every line is labelled with the dirt it carries (or ``None``); the generator's manifest
+is the tally of those labels, so tests can assert exact quarantine and duplicate counts. Late delivery is
+separate from the slots: some evening records move to the next day's file.
 """
 
 from __future__ import annotations
@@ -268,7 +269,8 @@ def deliver(
     late = _pick_late(event_ms_of_day, groups, rng, dirt_rate) if has_next_day else [False] * count
     kinds = [k for k in ENDPOINT_KINDS[endpoint] if has_next_day or k not in REDELIVERY_KINDS]
     slots = max(1, round(dirt_rate * count)) if dirt_rate > 0 and count else 0
-    offset = day_index * 7
+    # day d starts the rotation at kind d: any len(kinds) consecutive days hold every kind at least once
+    offset = day_index
     reserved: set[int] = set()  # originals of duplicates and corrections stay clean and untouched
     redeliveries: list[tuple[int, str, Record | None]] = []
     inserted: dict[int, list[tuple[str, str]]] = {}

@@ -37,7 +37,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, count
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,12 @@ def build_plan(
     revoked_unused_org = 5 % orgs
     upgraded_org = 4 % orgs if days >= 2 else None
     upgrade_day = max(1, days // 2) if days >= 2 else None
-    key_counter = iter(range(1, 10_000))
+    key_counter = count(1)
+
+    def budget(plan: str) -> float:
+        scale = spans_per_day / catalog.DEFAULT_SPANS_PER_DAY
+        return round(max(1.0, catalog.PLAN_MONTHLY_BUDGET_USD[plan] * scale), 2)
+
     built: list[SampleOrg] = []
     revoked_key_in_use = ""
     for index, profile in enumerate(profiles):
@@ -203,7 +208,7 @@ def build_plan(
             revoked_key_in_use = next(k.id for k in keys if k.name == LEGACY_CRON_KEY)
         initial = OrgVersion(
             profile.plan,
-            catalog.PLAN_MONTHLY_BUDGET_USD[profile.plan],
+            budget(profile.plan),
             start_ms - rng.randint(3, 60) * _DAY_MS + rng.randrange(_DAY_MS),
         )
         versions: tuple[OrgVersion, ...] = (initial,)
@@ -213,8 +218,8 @@ def build_plan(
             versions = (
                 initial,
                 # the self-serve upgrade in the morning, then the budget sales agreed in the afternoon
-                OrgVersion(upgraded, catalog.PLAN_MONTHLY_BUDGET_USD[upgraded], day_ms + 9 * _HOUR_MS + 754_000),
-                OrgVersion(upgraded, catalog.PLAN_MONTHLY_BUDGET_USD[upgraded] * 2, day_ms + 15 * _HOUR_MS + 2_331_000),
+                OrgVersion(upgraded, budget(upgraded), day_ms + 9 * _HOUR_MS + 754_000),
+                OrgVersion(upgraded, budget(upgraded) * 2, day_ms + 15 * _HOUR_MS + 2_331_000),
             )
         workflow_names = tuple(name for name, _ in profile.workflows)
         built.append(
@@ -987,14 +992,15 @@ class LandingWriter:
             "scenarios": scenarios,
             "features": dict(sorted(self.features.items())),
         }
+        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         manifest_path = self.out_dir / MANIFEST_NAME
-        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        manifest_path.write_text(text, encoding="utf-8")
         return GenerationSummary(
             self.out_dir,
             manifest_path,
             tuple(self.files),
             {name: stats["records"] for name, stats in endpoints.items()},
-            manifest,
+            json.loads(text),  # exactly what the file says (lists, not tuples)
         )
 
     def _write(self, endpoint: str, stem: str, lines: list[str]) -> None:
