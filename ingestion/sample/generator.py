@@ -34,6 +34,7 @@ import json
 import random
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -58,7 +59,7 @@ _SPIKE_INPUT_MULTIPLIER = 8  # a prompt bug pastes the whole knowledge base into
 _SLA_LATENCY_MULTIPLIER = 4
 _MAX_LLM_DURATION_MS = 55_000  # the platform cuts calls off before a minute
 _FAILOVER_PROBABILITY = 0.05
-_LARGE_SNIPPET_REPEAT = 400  # 20 KB per retrieved document: beyond the loader's 16 KiB payload limit
+_SNIPPET = "Refunds are issued within 14 days of the request. "
 # Measured spans per conversation (messages x success x spans per trace); turns spans_per_day into traffic.
 _SPANS_PER_CONVERSATION = 9.9
 _MESSAGES_PER_CONVERSATION = ((1, 2, 3, 4), (0.35, 0.65, 0.85, 1.0))
@@ -88,13 +89,14 @@ def _date_prefix(day_number: int) -> str:
     return f"{_EPOCH + timedelta(days=day_number)}T"
 
 
+_CLOCK_TIMES = tuple(f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60))
+
+
 def iso_ms(ms: int) -> str:
     """``2026-10-01T10:15:03.120Z`` for milliseconds since the epoch (cheaper than datetime per record)."""
     day, rest = divmod(ms, _DAY_MS)
     seconds, millis = divmod(rest, 1000)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    return f"{_date_prefix(day)}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+    return f"{_date_prefix(day)}{_CLOCK_TIMES[seconds]}.{millis:03d}Z"
 
 
 # -- the world: organizations, users, keys and scenarios (fixed for the whole dataset) ----------------------
@@ -372,15 +374,18 @@ class _Day:
         self.day_index = day_index
         self.rng = random.Random(f"{plan.seed}:day:{day_index}")
         self.day_ms = epoch_ms(plan.start) + day_index * _DAY_MS
-        self.counters: Counter[str] = Counter()
+        self.counters: dict[str, Iterator[int]] = {}
         self.features: Counter[str] = Counter()
         scenarios = plan.scenarios
         self.spike_org = scenarios.cost_spike_org if scenarios.cost_spike_day == day_index else None
         self.slow_provider = scenarios.sla_breach_provider if scenarios.sla_breach_day == day_index else None
 
     def new_id(self, prefix: str) -> str:
-        self.counters[prefix] += 1
-        return f"{prefix}_{self.day_index:03x}{self.counters[prefix]:05x}"
+        """Unique across the dataset: the day in 3 hex digits, then a per-day counter."""
+        counter = self.counters.get(prefix)
+        if counter is None:
+            counter = self.counters[prefix] = count(1)
+        return f"{prefix}_{self.day_index:03x}{next(counter):05x}"
 
     def choose(self, options: tuple[tuple[Any, ...], tuple[float, ...]]) -> Any:
         values, cum_weights = options
@@ -656,14 +661,12 @@ class _Day:
     def retrieval_payload(self, documents: int) -> dict[str, Any]:
         rng = self.rng
         email, _ = self.person()
-        repeat = _LARGE_SNIPPET_REPEAT if rng.random() < 0.05 else 1  # a few huge pages exercise truncation
+        snippets = [_SNIPPET] * documents
+        if rng.random() < 0.05:  # now and then a whole manual page: beyond the loader's 16 KiB payload limit
+            snippets[0] = f"{_SNIPPET * 400}Questions? Write to {email}."
         results = [
-            {
-                "id": f"doc_{rng.randrange(100_000)}",
-                "score": round(rng.uniform(0.5, 0.99), 3),
-                "snippet": "Refunds are issued within 14 days of the request. " * repeat,
-            }
-            for _ in range(documents)
+            {"id": f"doc_{rng.randrange(100_000)}", "score": round(rng.uniform(0.5, 0.99), 3), "snippet": snippet}
+            for snippet in snippets
         ]
         return {"input": {"query": f"{rng.choice(catalog.QUESTIONS)} (reply to {email})"}, "output": results}
 
