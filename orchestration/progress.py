@@ -7,7 +7,6 @@ so a run reads as a short list of steps (the full event log stays in the instanc
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -74,8 +73,14 @@ class StepProgressHandler(logging.Handler):
         self.stream.flush()
 
 
-@dg.logger(description="One line per step start and end, with its assets and checks (tokenbooks run).")
-def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    logger = logging.Logger("tokenbooks.progress", level=logging.DEBUG)
-    logger.addHandler(StepProgressHandler(sys.stdout))
-    return logger
+def progress_logger(stream: TextIO) -> dg.LoggerDefinition:
+    """A Dagster logger writing one line per step start and end, with its assets and checks, to ``stream``."""
+
+    @dg.logger(description="One line per step start and end, with its assets and checks.")
+    def _progress(init_context: dg.InitLoggerContext) -> logging.Logger:
+        # step and check events are logged at debug level
+        logger = logging.Logger("tokenbooks.progress", level=logging.DEBUG)
+        logger.addHandler(StepProgressHandler(stream))
+        return logger
+
+    return _progress

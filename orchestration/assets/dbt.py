@@ -1,20 +1,22 @@
 """Every dbt model, seed and snapshot as a Dagster asset, and every dbt test as an asset check.
 
 The dbt assets share the ingestion partitions: a run over a range of days is one ``dbt build`` with the vars
-``window_start``/``window_end`` set to that range (``BackfillPolicy.single_run``). Dagster metadata (groups,
-owners, descriptions) comes from the dbt YAML (``config.meta.dagster``), never from lists kept in Python.
+``window_start``/``window_end`` set to that range, lookback included (``BackfillPolicy.single_run``).
+Dagster metadata (groups, owners, descriptions) comes from the dbt YAML (``config.meta.dagster``), never
+from lists kept in Python.
 """
 
 import json
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.assets.ingestion import DUCKDB_POOL
+from orchestration.assets.ingestion import DUCKDB_POOL, load_window
 from orchestration.partitions import daily_partitions
 from orchestration.resources import (
     WarehouseResource,
+    lookback,
     prepare_dbt_manifest_if_dev,
     tokenbooks_dbt,
     warehouse_env_for_dbt,
@@ -24,11 +26,16 @@ from orchestration.resources import (
 DBT_VAR_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 
-def dbt_vars_for_window(window: dg.TimeWindow) -> dict[str, str]:
-    """dbt vars for a partition window: the half-open event-time window ``[window_start, window_end)``."""
+def dbt_vars_for_window(partition_window: dg.TimeWindow, lookback_period: timedelta) -> dict[str, str]:
+    """dbt vars for a partition window: the half-open event-time window ``[window_start, window_end)``.
+
+    It is the window the ingestion assets loaded, lookback included: late records loaded for earlier days
+    are rebuilt into the incremental marts by the same run.
+    """
+    start, end = load_window(partition_window, lookback_period)
     return {
-        "window_start": window.start.astimezone(UTC).strftime(DBT_VAR_TIMESTAMP_FORMAT),
-        "window_end": window.end.astimezone(UTC).strftime(DBT_VAR_TIMESTAMP_FORMAT),
+        "window_start": start.astimezone(UTC).strftime(DBT_VAR_TIMESTAMP_FORMAT),
+        "window_end": end.astimezone(UTC).strftime(DBT_VAR_TIMESTAMP_FORMAT),
     }
 
 
@@ -45,6 +52,6 @@ prepare_dbt_manifest_if_dev()
     dagster_dbt_translator=DagsterDbtTranslator(DagsterDbtTranslatorSettings(enable_asset_checks=True)),
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    dbt_vars = dbt_vars_for_window(context.partition_time_window)
+    dbt_vars = dbt_vars_for_window(context.partition_time_window, lookback())
     with warehouse_env_for_dbt(warehouse.resolved_path()):
         yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

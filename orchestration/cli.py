@@ -1,0 +1,303 @@
+"""The ``tokenbooks`` command: the sample platform, and pipeline runs through the same Dagster Definitions.
+
+``tokenbooks run`` is not a second pipeline: it sets the same environment variables the resources read,
+then executes the Definitions' daily job in-process over a range of daily partitions, as ONE run recorded in
+the Dagster instance of ``DAGSTER_HOME`` (default ``data/dagster_home``), so it shows in the UI like any other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import logging
+import os
+import shutil
+import sys
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+import dagster as dg
+
+from ingestion.sources import ConfigError, LandingSource, source_from_settings
+from orchestration import resources
+from orchestration.partitions import PARTITIONS_START_ENV, daily_partitions
+from orchestration.windows import RunWindow, choose_window, landing_event_dates
+
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
+DEFAULT_DAGSTER_HOME = "data/dagster_home"
+LOCAL_INSTANCE_CONFIG = Path(__file__).resolve().parent / "dagster_home" / "dagster.yaml"
+# Run tags Dagster reads to run every partitioned asset of a job over a range of partitions in one run.
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+EXIT_RUN_FAILED = 1
+EXIT_BAD_SETTINGS = 2
+
+
+def day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day like 2026-03-01, got {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tokenbooks", description="Keep the books on an AI platform: LLM cost, usage, SLAs, billing."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="load the platform's records and build every mart, for a range of days, in one Dagster run",
+        description="Materialize every asset (ingestion and dbt) for whole UTC days in one in-process Dagster "
+        "run, recorded in the instance of DAGSTER_HOME (default data/dagster_home).",
+    )
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--landing", metavar="DIR", help="landing directory of <endpoint>/*.jsonl[.gz] files")
+    source.add_argument("--api-url", metavar="URL", help="platform API base URL (key in TOKENBOOKS_API_KEY)")
+    run.add_argument(
+        "--warehouse",
+        metavar="PATH",
+        help=f"DuckDB warehouse file (default: ${resources.WAREHOUSE_ENV}, else {resources.DEFAULT_WAREHOUSE})",
+    )
+    run.add_argument(
+        "--start", type=day, metavar="DATE", help="first day (UTC) to load; default: the first day of the data"
+    )
+    run.add_argument(
+        "--end",
+        type=day,
+        metavar="DATE",
+        help="day (UTC) the window ends, excluded (--start 2026-03-01 --end 2026-03-08 is one week); "
+        "default: after the last complete day of the data",
+    )
+    run.set_defaults(handler=run_command)
+
+    sample = commands.add_parser("sample", help="the sample AI platform: data generator and API emulator")
+    sample_commands = sample.add_subparsers(dest="sample_command", required=True)
+    add_sample_commands(sample_commands)
+    return parser
+
+
+def _defaults(function: Callable[..., object]) -> dict[str, object]:
+    """Keyword defaults of a sample-platform function, so the CLI shows them without restating them."""
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+
+
+def add_sample_commands(sample_commands: argparse._SubParsersAction) -> None:
+    from ingestion.sample.emulator import PlatformEmulator, serve
+    from ingestion.sample.generator import generate
+
+    generated = _defaults(generate)
+    gen = sample_commands.add_parser(
+        "generate",
+        help="write a sample platform dataset as a landing directory",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    gen.add_argument(
+        "--out", required=True, default=argparse.SUPPRESS, metavar="DIR", help="landing directory to write (replaced)"
+    )
+    gen.add_argument("--orgs", type=int, default=generated["orgs"], help="organizations")
+    gen.add_argument("--days", type=int, default=generated["days"], help="days of activity")
+    gen.add_argument("--start", type=day, default=generated["start"], metavar="DATE", help="first day (UTC)")
+    gen.add_argument("--seed", type=int, default=generated["seed"], help="random seed (same seed, same data)")
+    gen.add_argument(
+        "--spans-per-day", type=int, default=generated["spans_per_day"], help="trace spans per day, all orgs"
+    )
+    gen.add_argument("--dirt-rate", type=float, default=generated["dirt_rate"], help="share of dirty records")
+    gen.add_argument("--gzip", action="store_true", help="write .jsonl.gz files")
+    gen.set_defaults(handler=generate_command)
+
+    served = {**_defaults(PlatformEmulator.__init__), **_defaults(serve)}
+    srv = sample_commands.add_parser(
+        "serve",
+        help="serve a dataset as the platform's analytics API, with injectable faults",
+        description="API keys: TOKENBOOKS_EMULATOR_API_KEYS (comma separated), else the demo key.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    srv.add_argument("--host", default=served["host"], help="address to listen on")
+    srv.add_argument("--port", type=int, default=served["port"], help="port to listen on")
+    srv.add_argument(
+        "--data", default=argparse.SUPPRESS, metavar="DIR", help="landing directory to serve (else: no records)"
+    )
+    faults = srv.add_argument_group("faults and limits")
+    faults.add_argument("--requests-per-hour", type=int, default=served["requests_per_hour"], help="per API key")
+    faults.add_argument(
+        "--retry-after-seconds", type=int, default=served["retry_after_seconds"], help="Retry-After on a 429"
+    )
+    faults.add_argument("--error-rate", type=float, default=served["error_rate"], help="share of 5xx answers")
+    faults.add_argument("--timeout-rate", type=float, default=served["timeout_rate"], help="share of late answers")
+    faults.add_argument(
+        "--timeout-seconds", type=float, default=served["timeout_seconds"], help="how late a late answer is"
+    )
+    faults.add_argument(
+        "--duplicate-page-rate",
+        type=float,
+        default=served["duplicate_page_rate"],
+        help="share of pages overlapping the previous one",
+    )
+    faults.add_argument("--latency-ms", type=int, default=served["latency_ms"], help="added to every answer")
+    faults.add_argument("--seed", type=int, default=served["seed"], help="fault sequence seed")
+    faults.add_argument("--log-requests", action="store_true", help="log every request")
+    srv.set_defaults(handler=serve_command)
+
+
+def generate_command(args: argparse.Namespace) -> int:
+    from ingestion.sample.generator import generate
+
+    summary = generate(
+        Path(args.out),
+        orgs=args.orgs,
+        days=args.days,
+        start=args.start,
+        seed=args.seed,
+        spans_per_day=args.spans_per_day,
+        gzip=args.gzip,
+        dirt_rate=args.dirt_rate,
+    )
+    records = ", ".join(f"{endpoint} {count}" for endpoint, count in summary.records.items())
+    print(f"wrote {len(summary.files)} files to {summary.out_dir} ({records} records); {summary.manifest_path}")
+    return 0
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from ingestion.sample.emulator import serve
+
+    # The emulator reports its address (and requests, with --log-requests) through logging.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    serve(
+        getattr(args, "data", None),
+        args.host,
+        args.port,
+        requests_per_hour=args.requests_per_hour,
+        retry_after_seconds=args.retry_after_seconds,
+        error_rate=args.error_rate,
+        timeout_rate=args.timeout_rate,
+        timeout_seconds=args.timeout_seconds,
+        duplicate_page_rate=args.duplicate_page_rate,
+        latency_ms=args.latency_ms,
+        seed=args.seed,
+        log_requests=args.log_requests,
+    )
+    return 0
+
+
+def prepare_dagster_home() -> Path:
+    """DAGSTER_HOME (default data/dagster_home), with the local instance config when it has none yet."""
+    home = Path(os.environ.get(DAGSTER_HOME_ENV) or DEFAULT_DAGSTER_HOME).expanduser().absolute()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        shutil.copyfile(LOCAL_INSTANCE_CONFIG, config)
+    os.environ[DAGSTER_HOME_ENV] = str(home)
+    return home
+
+
+def run_command(args: argparse.Namespace) -> int:
+    warehouse = resources.warehouse_path(args.warehouse)
+    landing_dir = str(Path(args.landing).absolute()) if args.landing else None
+    source = source_from_settings(landing_dir, args.api_url)
+    resources.lookback()  # a malformed setting fails now, not halfway through the run
+    last_partition = daily_partitions.get_last_partition_key()
+    if last_partition is None:
+        raise ConfigError(f"{PARTITIONS_START_ENV}: the first partition is not a complete UTC day yet")
+    window = choose_window(
+        start=args.start,
+        end=args.end,
+        data_days=landing_event_dates(source) if isinstance(source, LandingSource) else None,
+        first_partition=date.fromisoformat(daily_partitions.get_first_partition_key()),
+        last_partition=date.fromisoformat(last_partition),
+    )
+    for note in window.notes:
+        print(f"note: {note}")
+    print(f"tokenbooks run: {window.describe()} from {source.describe()} into {warehouse}")
+    home = prepare_dagster_home()
+    resources.prepare_dbt_manifest()
+    # The run's own resource config (shown with the run in the UI), rather than the environment.
+    resource_config = {
+        "warehouse": {"config": {"path": str(warehouse)}},
+        "platform": {"config": {"landing_dir": landing_dir, "api_url": args.api_url}},
+    }
+    return execute_run(window, resource_config, home, warehouse)
+
+
+@contextlib.contextmanager
+def logs_to(stream: TextIO) -> Iterator[None]:
+    """Send Python logging (warnings and above) to ``stream`` while the block runs."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+
+
+def execute_run(window: RunWindow, resource_config: dict, home: Path, warehouse: Path) -> int:
+    from orchestration.definitions import defs
+    from orchestration.progress import progress_logger
+    from orchestration.schedules import DAILY_JOB_NAME
+    from orchestration.summary import warehouse_summary
+
+    terminal = sys.stdout
+    loggers = {"progress": progress_logger(terminal)}
+    job = dg.Definitions.merge(defs, dg.Definitions(loggers=loggers)).resolve_job_def(DAILY_JOB_NAME)
+    tags = {
+        PARTITION_RANGE_START_TAG: window.first_day.isoformat(),
+        PARTITION_RANGE_END_TAG: window.last_day.isoformat(),
+    }
+    run_config = {"loggers": {"progress": {}}, "resources": resource_config}
+    run_id = str(uuid.uuid4())
+    # dbt's console output and library warnings (e.g. API retries) go to a file: the terminal shows one line
+    # per step.
+    output_path = home / "cli_output" / f"{run_id}.log"
+    output_path.parent.mkdir(exist_ok=True)
+    with (
+        dg.DagsterInstance.get() as instance,
+        output_path.open("w", encoding="utf-8") as output,
+        contextlib.redirect_stdout(output),
+        logs_to(output),
+    ):
+        result = job.execute_in_process(
+            instance=instance, run_id=run_id, tags=tags, run_config=run_config, raise_on_error=False
+        )
+    if not result.success:
+        failed = ", ".join(sorted(result.get_failed_step_keys())) or "none"
+        print(
+            f"tokenbooks run failed (failed steps: {failed}). Full log: the run {run_id} in the Dagster UI "
+            f"(DAGSTER_HOME={home}); dbt output: {output_path}",
+            file=sys.stderr,
+        )
+        for event in result.get_step_failure_events():
+            error = event.step_failure_data.error
+            if error is not None:
+                print(f"\n{event.step_key}: {error.message.strip()}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    print(f"run {result.run_id} succeeded\n")
+    print(warehouse_summary(warehouse))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Dagster flags beta and preview parameters at import; they say nothing to someone running the pipeline.
+    for category in (dg.BetaWarning, dg.PreviewWarning):
+        warnings.filterwarnings("ignore", category=category)
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        print(f"tokenbooks: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+
+
+if __name__ == "__main__":
+    sys.exit(main())
