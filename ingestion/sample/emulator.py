@@ -88,7 +88,7 @@ class Response:
 
 
 def _error(status: int, detail: str, traceback: str | None = None, **headers: str) -> Response:
-    body = json.dumps({"status": status, "detail": detail, "traceback": traceback}).encode()
+    body = json.dumps({"status": status, "detail": detail, "traceback": traceback}, separators=(",", ":")).encode()
     return Response(status, body, dict(headers))
 
 
