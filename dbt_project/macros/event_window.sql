@@ -20,10 +20,9 @@
     {%- if value is none or value == '' -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set datetime = modules.datetime -%}
-    {%- set parsed = datetime.datetime.fromisoformat(value | string) -%}
+    {%- set parsed = modules.datetime.datetime.fromisoformat(value | string) -%}
     {%- if parsed.tzinfo is not none -%}
-        {%- set parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=none) -%}
+        {%- set parsed = parsed.astimezone(modules.pytz.utc).replace(tzinfo=none) -%}
     {%- endif -%}
     {{ return(parsed) }}
 {%- endmacro %}
