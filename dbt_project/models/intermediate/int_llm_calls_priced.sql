@@ -157,10 +157,10 @@ final as (
         -- cost of record: the provider's own figure wins; NULL only while pending, never 0
         provider_reported_cost_usd,
         cost_status,
-        case
-            when cost_status = 'provider_reported' then provider_reported_cost_usd
-            when cost_status = 'priced' then computed_cost_usd
-        end as cost_usd,
+        {{ money(
+            "case cost_status when 'provider_reported' then provider_reported_cost_usd"
+            ~ " when 'priced' then computed_cost_usd end"
+        ) }} as cost_usd,
         {{ money('provider_reported_cost_usd - computed_cost_usd') }} as reported_minus_computed_cost_usd,
 
         -- timestamps

@@ -65,8 +65,10 @@ span_totals as (
         count(*) as spans,
         min(started_at) as started_at,
         max(ended_at) as ended_at,
-        -- dbt's cross-database datediff expands to one long line
-        {{ dbt.datediff('min(started_at)', 'max(ended_at)', 'millisecond') }} as duration_ms,  -- noqa: LT05
+        -- dbt's cross-database datediff: one long line, and a float on some warehouses
+        cast(
+            {{ dbt.datediff('min(started_at)', 'max(ended_at)', 'millisecond') }} as bigint  -- noqa: LT05
+        ) as duration_ms,
         {% for kind in span_kinds -%}
             cast(
                 coalesce(sum(case when kind = '{{ kind }}' then duration_ms end), 0) as bigint
