@@ -1,0 +1,1 @@
+"""Provider price seeds built from public price maps (``python -m pricing.build``)."""
