@@ -1,0 +1,270 @@
+"""The price seeds built from the real reference maps: known rows (hand-checked in the JSON files),
+validity windows, coverage, and the sample platform's models resolving through the match rules."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from itertools import pairwise
+
+import pytest
+from conftest import REFERENCE_DIR
+
+from pricing.build import (
+    DISAGREEMENTS_COLUMNS,
+    MATCH_RULES_COLUMNS,
+    PROVIDER_PRICES_COLUMNS,
+    build,
+    main,
+)
+from pricing.rules import MatchRule, resolve
+
+PROVIDERS = (
+    "openai",
+    "anthropic",
+    "google",
+    "vertex_ai",
+    "bedrock",
+    "azure",
+    "mistral",
+    "groq",
+    "deepseek",
+    "xai",
+    "cohere",
+)
+RATE_COLUMNS = [column for column in PROVIDER_PRICES_COLUMNS if column.endswith("_usd_per_mtok")]
+FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:support:a1b2c3"
+PLAIN_DECIMAL = re.compile(r"^(0|[1-9]\d*)(\.\d*[1-9])?$")
+
+
+def rates(row: dict[str, str]) -> dict[str, str]:
+    """A row's rate cells, keyed by usage type (empty cells left out)."""
+    return {column.removesuffix("_usd_per_mtok"): row[column] for column in RATE_COLUMNS if row[column]}
+
+
+@pytest.fixture(scope="module")
+def by_price_id(price_rows) -> dict[str, dict[str, str]]:
+    return {row["price_id"]: row for row in price_rows}
+
+
+@pytest.fixture(scope="module")
+def rules(rule_rows) -> list[MatchRule]:
+    return [MatchRule(**row) for row in rule_rows]
+
+
+def test_the_same_inputs_give_byte_identical_files(tmp_path, real_build):
+    first, second = tmp_path / "first", tmp_path / "second"
+    build(REFERENCE_DIR, first)
+    main(["--reference", str(REFERENCE_DIR), "--out", str(second)])
+    for name in ("provider_prices.csv", "model_match_rules.csv", "pricing_source_disagreements.csv"):
+        assert (first / name).read_bytes() == (second / name).read_bytes() == (real_build[0] / name).read_bytes()
+
+
+def test_headers_are_the_documented_columns(real_build):
+    out_dir = real_build[0]
+    assert (out_dir / "provider_prices.csv").read_text().splitlines()[0] == ",".join(PROVIDER_PRICES_COLUMNS)
+    assert (out_dir / "model_match_rules.csv").read_text().splitlines()[0] == ",".join(MATCH_RULES_COLUMNS)
+    header = (out_dir / "pricing_source_disagreements.csv").read_text().splitlines()[0]
+    assert header == ",".join(DISAGREEMENTS_COLUMNS)
+
+
+def test_gpt_4o_dated_id_follows_genai_prices_with_litellm_service_tiers(by_price_id):
+    default = by_price_id["openai:gpt-4o-2024-08-06:default:0:1970-01-01"]
+    assert rates(default) == {"input": "2.5", "cache_read": "1.25", "output": "10"}
+    assert (default["valid_to"], default["source"], default["source_key"]) == ("", "genai-prices", "openai/gpt-4o")
+    batch = by_price_id["openai:gpt-4o-2024-08-06:batch:0:1970-01-01"]
+    assert rates(batch) == {"input": "1.25", "output": "5"}
+    assert (batch["source"], batch["source_key"]) == ("litellm", "gpt-4o-2024-08-06")
+    priority = by_price_id["openai:gpt-4o-2024-08-06:priority:0:1970-01-01"]
+    assert rates(priority) == {"input": "4.25", "cache_read": "2.125", "output": "17"}
+
+
+def test_claude_sonnet_4_5_cache_writes_and_long_context_tier(by_price_id):
+    # All three maps say 3 / 0.3 / 3.75 (5m write) / 6 (1h write) / 15; only genai-prices has the
+    # > 200k tier (6 / 0.6 / 7.5 / 12 / 22.5), so the seed follows genai-prices for both rows.
+    base = by_price_id["anthropic:claude-sonnet-4-5-20250929:default:0:1970-01-01"]
+    assert rates(base) == {
+        "input": "3",
+        "cache_read": "0.3",
+        "cache_write_5m": "3.75",
+        "cache_write_1h": "6",
+        "output": "15",
+    }
+    assert base["source_key"] == "anthropic/claude-sonnet-4-5"
+    long_context = by_price_id["anthropic:claude-sonnet-4-5-20250929:default:200000:1970-01-01"]
+    assert rates(long_context) == {
+        "input": "6",
+        "cache_read": "0.6",
+        "cache_write_5m": "7.5",
+        "cache_write_1h": "12",
+        "output": "22.5",
+    }
+    assert long_context["input_tokens_above"] == "200000"
+    batch = by_price_id["anthropic:claude-sonnet-4-5-20250929:batch:0:1970-01-01"]
+    assert rates(batch) == {"input": "1.5", "cache_read": "0.15", "cache_write_5m": "1.875", "output": "7.5"}
+
+
+def test_gemini_2_5_pro_on_vertex_has_a_long_context_row(by_price_id):
+    base = by_price_id["vertex_ai:gemini-2.5-pro:default:0:1970-01-01"]
+    assert rates(base) == {"input": "1.25", "cache_read": "0.125", "output": "10"}
+    tier = by_price_id["vertex_ai:gemini-2.5-pro:default:200000:1970-01-01"]
+    assert rates(tier) == {"input": "2.5", "cache_read": "0.25", "output": "15"}
+    assert (tier["source"], tier["source_key"]) == ("genai-prices", "google/gemini-2.5-pro")
+    batch_tier = by_price_id["vertex_ai:gemini-2.5-pro:batch:200000:1970-01-01"]
+    assert rates(batch_tier) == {"input": "1.25", "output": "7.5"}
+
+
+def test_a_dated_genai_prices_change_gives_two_abutting_windows(by_price_id):
+    before = by_price_id["openai:o3:default:0:1970-01-01"]
+    after = by_price_id["openai:o3:default:0:2025-06-10"]
+    assert (before["valid_from"], before["valid_to"]) == ("1970-01-01", "2025-06-10")
+    assert (after["valid_from"], after["valid_to"]) == ("2025-06-10", "")
+    assert rates(before) == {"input": "10", "cache_read": "0.5", "output": "40"}
+    assert rates(after) == {"input": "2", "cache_read": "0.5", "output": "8"}
+
+
+def test_a_tier_dropped_by_a_later_version_ends_while_unchanged_base_rates_stay_one_row(by_price_id):
+    # genai-prices' claude-opus-4-6: the > 200k tier exists until 2026-03-13, the base rates never change
+    tier = by_price_id["anthropic:claude-opus-4-6:default:200000:1970-01-01"]
+    assert (tier["valid_to"], rates(tier)["input"]) == ("2026-03-13", "10")
+    base = by_price_id["anthropic:claude-opus-4-6:default:0:1970-01-01"]
+    assert (base["valid_to"], rates(base)["input"], rates(base)["output"]) == ("", "5", "25")
+    assert not any(key.startswith("anthropic:claude-opus-4-6:default:0:2026") for key in by_price_id)
+
+
+def test_sample_models_other_than_openai_and_anthropic(by_price_id):
+    bedrock = by_price_id["bedrock:anthropic.claude-3-5-sonnet-20241022-v2:0:default:0:1970-01-01"]
+    assert rates(bedrock) == {"input": "3", "cache_read": "0.3", "cache_write_5m": "3.75", "output": "15"}
+    mistral = by_price_id["mistral:mistral-small-latest:default:0:1970-01-01"]
+    assert (rates(mistral), mistral["source"]) == ({"input": "0.1", "output": "0.3"}, "genai-prices")
+    # genai-prices prices deepseek-chat by time of day, which dates cannot express: LiteLLM's row is used
+    deepseek = by_price_id["deepseek:deepseek-chat:default:0:1970-01-01"]
+    assert rates(deepseek) == {"input": "0.28", "cache_read": "0.028", "cache_write_5m": "0", "output": "0.42"}
+    assert (deepseek["source"], deepseek["source_key"]) == ("litellm", "deepseek/deepseek-chat")
+
+
+def test_validity_windows_never_overlap(price_rows):
+    windows = defaultdict(list)
+    for row in price_rows:
+        key = (row["provider"], row["model"].lower(), row["service_tier"], row["input_tokens_above"])
+        end = date.fromisoformat(row["valid_to"]) if row["valid_to"] else date.max
+        windows[key].append((date.fromisoformat(row["valid_from"]), end))
+    for key, spans in windows.items():
+        spans.sort()
+        assert all(start < end for start, end in spans), key
+        assert all(left[1] <= right[0] for left, right in pairwise(spans)), key
+
+
+def test_price_ids_are_unique_and_readable(price_rows):
+    ids = [row["price_id"] for row in price_rows]
+    assert len(ids) == len(set(ids))
+    for row in price_rows:
+        parts = (row["provider"], row["model"], row["service_tier"], row["input_tokens_above"], row["valid_from"])
+        assert row["price_id"] == ":".join(parts)
+
+
+def test_rates_are_plain_non_negative_decimals_and_every_row_prices_input_and_output(price_rows):
+    for row in price_rows:
+        assert row["input_usd_per_mtok"] and row["output_usd_per_mtok"], row["price_id"]
+        for cell in rates(row).values():
+            assert PLAIN_DECIMAL.match(cell), (row["price_id"], cell)
+            assert Decimal(cell) >= 0
+
+
+def test_rows_carry_known_service_tiers_and_sources(price_rows):
+    assert {row["service_tier"] for row in price_rows} == {"default", "batch", "priority", "flex"}
+    assert {row["source"] for row in price_rows} == {"genai-prices", "litellm", "langfuse"}
+    assert all(row["source_key"] for row in price_rows)
+
+
+def test_every_provider_of_the_platform_has_prices(price_rows, real_build):
+    providers = {row["provider"] for row in price_rows}
+    assert providers == set(PROVIDERS)
+    summary = real_build[1]
+    assert set(summary.models_per_provider) == set(PROVIDERS)
+    assert sum(summary.price_rows_per_provider.values()) == len(price_rows)
+
+
+def test_non_chat_models_are_not_seeded(price_rows):
+    models = {(row["provider"], row["model"]) for row in price_rows}
+    for not_chat in ("text-embedding-3-small", "dall-e-3", "whisper-1", "tts-1", "omni-moderation-latest"):
+        assert ("openai", not_chat) not in models
+
+
+def test_every_rule_leads_to_a_priced_model(price_rows, rule_rows):
+    priced = {(row["provider"], row["model"]) for row in price_rows}
+    assert {(rule["provider"], rule["model"]) for rule in rule_rows} <= priced
+    assert {rule["match_type"] for rule in rule_rows} == {"exact", "prefix"}
+    assert all(rule["pattern"] == rule["pattern"].lower() for rule in rule_rows)
+
+
+@pytest.mark.parametrize(
+    ("provider", "reported", "priced_as"),
+    [
+        ("openai", "gpt-4o-mini-2024-07-18", "gpt-4o-mini-2024-07-18"),
+        ("openai", "gpt-4o-2024-08-06", "gpt-4o-2024-08-06"),
+        ("openai", "o3-mini-2025-01-31", "o3-mini-2025-01-31"),
+        ("anthropic", "claude-sonnet-4-5-20250929", "claude-sonnet-4-5-20250929"),
+        ("bedrock", "anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic.claude-3-5-sonnet-20241022-v2:0"),
+        ("vertex_ai", "gemini-2.5-pro", "gemini-2.5-pro"),
+        ("mistral", "mistral-small-latest", "mistral-small-latest"),
+        ("deepseek", "deepseek-chat", "deepseek-chat"),
+        # id forms the providers report
+        ("bedrock", "us.anthropic.claude-3-5-sonnet-20241022-v2:0", "us.anthropic.claude-3-5-sonnet-20241022-v2:0"),
+        ("bedrock", "global.anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic.claude-3-5-sonnet-20241022-v2:0"),
+        ("bedrock", "apac.anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic.claude-3-5-sonnet-20241022-v2:0"),
+        ("google", "models/gemini-2.5-pro", "gemini-2.5-pro"),
+        ("vertex_ai", "claude-3-5-sonnet@20240620", "claude-3-5-sonnet@20240620"),
+        ("openai", "GPT-4o-2024-08-06", "gpt-4o-2024-08-06"),
+        # a dated id no map lists yet falls to genai-prices' starts_with rule
+        ("anthropic", "claude-sonnet-4-5-20991231", "claude-sonnet-4-5"),
+    ],
+)
+def test_reported_ids_resolve_through_the_rules(rules, provider, reported, priced_as):
+    assert resolve(rules, provider, reported) == priced_as
+
+
+def test_the_sample_fine_tune_resolves_to_nothing(rules):
+    assert resolve(rules, "openai", FINE_TUNE) is None
+    assert not [rule for rule in rules if FINE_TUNE.lower().startswith(rule.pattern)]
+    assert not [rule for rule in rules if rule.pattern.startswith("ft:")]
+
+
+def test_known_disagreements_are_reported(disagreement_rows):
+    def rows_for(provider, model):
+        return [r for r in disagreement_rows if (r["provider"], r["model"]) == (provider, model)]
+
+    sonnet = {
+        (r["usage_type"], r["input_tokens_above"], r["disagreement"]): r
+        for r in rows_for("anthropic", "claude-sonnet-4-5-20250929")
+    }
+    tier_input = sonnet[("input", "200000", "tier_differs")]
+    assert (tier_input["genai_prices_usd_per_mtok"], tier_input["litellm_usd_per_mtok"]) == ("6", "")
+    assert (tier_input["langfuse_usd_per_mtok"], tier_input["seed_usd_per_mtok"]) == ("", "6")
+    assert not [key for key in sonnet if key[2] == "price_differs"]  # the base rates agree everywhere
+
+    mistral = {(r["usage_type"], r["disagreement"]): r for r in rows_for("mistral", "mistral-small-latest")}
+    assert set(mistral) == {("input", "price_differs"), ("cache_read", "price_differs"), ("output", "price_differs")}
+    output = mistral[("output", "price_differs")]
+    assert (output["litellm_usd_per_mtok"], output["genai_prices_usd_per_mtok"]) == ("0.6", "0.3")
+    assert (output["seed_usd_per_mtok"], output["seed_source"]) == ("0.3", "genai-prices")
+
+    gpt_4o = rows_for("openai", "gpt-4o-2024-08-06")
+    assert gpt_4o == []  # all three maps agree on 2.5 / 1.25 / 10 and on the priority tier
+
+
+def test_disagreement_kinds_are_the_documented_ones(disagreement_rows):
+    kinds = {row["disagreement"] for row in disagreement_rows}
+    assert kinds == {
+        "price_differs",
+        "tier_differs",
+        "missing_in_litellm",
+        "missing_in_genai_prices",
+        "missing_in_langfuse",
+    }
+
+
+def test_generated_files_stay_modest(real_build):
+    assert all(size < 400_000 for size in real_build[1].bytes_per_file.values())

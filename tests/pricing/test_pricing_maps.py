@@ -1,0 +1,259 @@
+"""Reading each price map, on tiny crafted maps whose expected rows are worked out by hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from conftest import read_csv
+
+from pricing.build import build
+from pricing.rates import format_rate, to_rate
+
+
+def genai_model(model_id: str, match: dict, prices) -> dict:
+    return {"id": model_id, "match": match, "prices": prices}
+
+
+def genai_provider(provider_id: str, *models: dict) -> dict:
+    return {"id": provider_id, "name": provider_id, "api_pattern": "", "models": list(models)}
+
+
+def litellm_chat(provider: str, **costs) -> dict:
+    return {"litellm_provider": provider, "mode": "chat", **costs}
+
+
+def build_rows(write_reference, tmp_path, **maps) -> dict[str, dict[str, str]]:
+    out = tmp_path / "out"
+    build(write_reference(**maps), out)
+    return {row["price_id"]: row for row in read_csv(out / "provider_prices.csv")}
+
+
+def cells(row: dict[str, str]) -> tuple[str, ...]:
+    return tuple(
+        row[f"{usage}_usd_per_mtok"]
+        for usage in ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning")
+    )
+
+
+@pytest.mark.parametrize(
+    ("per_token", "expected"),
+    [
+        (Decimal("2.5e-06"), "2.5"),
+        (Decimal("1e-05"), "10"),
+        (Decimal("2.9999900000000002e-06"), "2.99999"),  # binary-float noise in the map
+        (Decimal("4.285999999999999e-06"), "4.286"),
+        (Decimal("1.25e-08"), "0.0125"),
+        (Decimal("0.0"), "0"),
+    ],
+)
+def test_per_token_prices_become_plain_per_million_decimals(per_token, expected):
+    assert format_rate(to_rate(per_token, 1)) == expected
+
+
+def test_per_million_prices_keep_their_digits():
+    assert format_rate(to_rate(Decimal("3.4375"), 1_000_000)) == "3.4375"
+    assert format_rate(None) == ""
+
+
+def test_genai_prices_dated_versions_follow_its_last_active_entry_rule(write_reference, tmp_path):
+    # genai-prices uses the last entry whose start_date has passed: listed after the 2025-01-01 entry,
+    # the 2026-03-01 entry never wins, so the model has two windows, not three.
+    prices = [
+        {"prices": {"input_mtok": 1, "output_mtok": 2}},
+        {"constraint": {"start_date": "2026-03-01"}, "prices": {"input_mtok": 9, "output_mtok": 9}},
+        {"constraint": {"start_date": "2025-01-01"}, "prices": {"input_mtok": 3, "output_mtok": 4}},
+    ]
+    genai = [genai_provider("openai", genai_model("gpt-x", {"equals": "gpt-x"}, prices))]
+    rows = build_rows(write_reference, tmp_path, genai=genai)
+    assert set(rows) == {"openai:gpt-x:default:0:1970-01-01", "openai:gpt-x:default:0:2025-01-01"}
+    first, second = rows["openai:gpt-x:default:0:1970-01-01"], rows["openai:gpt-x:default:0:2025-01-01"]
+    assert (first["valid_to"], cells(first)) == ("2025-01-01", ("1", "", "", "", "2", ""))
+    assert (second["valid_to"], cells(second)) == ("", ("3", "", "", "", "4", ""))
+
+
+def test_genai_prices_tiers_become_whole_request_rows(write_reference, tmp_path):
+    prices = {
+        "input_mtok": {"base": 2, "tiers": [{"start": 128000, "price": 4}, {"start": 200000, "price": 5}]},
+        "cache_read_mtok": 0.2,
+        "output_mtok": {"base": 8, "tiers": [{"start": 200000, "price": 12}]},
+    }
+    genai = [genai_provider("google", genai_model("gemini-x", {"starts_with": "gemini-x"}, prices))]
+    rows = build_rows(write_reference, tmp_path, genai=genai)
+    # Google's entry prices both the Gemini API and Vertex AI
+    for provider in ("google", "vertex_ai"):
+        assert cells(rows[f"{provider}:gemini-x:default:0:1970-01-01"]) == ("2", "0.2", "", "", "8", "")
+        # above 128k only input has a tier: the other usage types keep their base rate in that row
+        assert cells(rows[f"{provider}:gemini-x:default:128000:1970-01-01"]) == ("4", "0.2", "", "", "8", "")
+        assert cells(rows[f"{provider}:gemini-x:default:200000:1970-01-01"]) == ("5", "0.2", "", "", "12", "")
+
+
+def test_time_of_day_prices_fall_back_to_litellm(write_reference, tmp_path):
+    prices = [
+        {"prices": {"input_mtok": 0.1, "output_mtok": 0.2}},
+        {
+            "constraint": {"start_time": "00:30:00Z", "end_time": "16:30:00Z"},
+            "prices": {"input_mtok": 1, "output_mtok": 2},
+        },
+    ]
+    genai = [genai_provider("deepseek", genai_model("deepseek-x", {"equals": "deepseek-x"}, prices))]
+    litellm = {"deepseek/deepseek-x": litellm_chat("deepseek", input_cost_per_token=3e-07, output_cost_per_token=4e-07)}
+    out = tmp_path / "out"
+    summary = build(write_reference(genai=genai, litellm=litellm), out)
+    (row,) = read_csv(out / "provider_prices.csv")
+    assert (row["source"], row["source_key"], cells(row)) == (
+        "litellm",
+        "deepseek/deepseek-x",
+        ("0.3", "", "", "", "0.4", ""),
+    )
+    assert summary.skipped["genai-prices models with time-of-day prices"] == 1
+    # not comparable, so not reported as missing from genai-prices either
+    assert read_csv(out / "pricing_source_disagreements.csv") == []
+
+
+def test_litellm_field_names_give_service_tiers_thresholds_and_cache_kinds(write_reference, tmp_path):
+    litellm = {
+        "claude-x": litellm_chat(
+            "anthropic",
+            input_cost_per_token=3e-06,
+            output_cost_per_token=1.5e-05,
+            cache_read_input_token_cost=3e-07,
+            cache_creation_input_token_cost=3.75e-06,
+            cache_creation_input_token_cost_above_1hr=6e-06,
+            input_cost_per_token_above_200k_tokens=6e-06,
+            output_cost_per_token_above_200k_tokens=2.25e-05,
+            input_cost_per_token_batches=1.5e-06,
+            output_cost_per_token_batches=7.5e-06,
+            input_cost_per_token_priority=5e-06,  # no output rate for priority: not a usable row
+            input_cost_per_token_ultrafast=9e-06,  # a tier the seed has no column for
+            output_cost_per_reasoning_token=1.5e-05,
+        )
+    }
+    rows = build_rows(write_reference, tmp_path, litellm=litellm)
+    assert set(rows) == {
+        "anthropic:claude-x:default:0:1970-01-01",
+        "anthropic:claude-x:default:200000:1970-01-01",
+        "anthropic:claude-x:batch:0:1970-01-01",
+    }
+    assert cells(rows["anthropic:claude-x:default:0:1970-01-01"]) == ("3", "0.3", "3.75", "6", "15", "15")
+    assert cells(rows["anthropic:claude-x:default:200000:1970-01-01"]) == ("6", "0.3", "3.75", "6", "22.5", "15")
+    assert cells(rows["anthropic:claude-x:batch:0:1970-01-01"]) == ("1.5", "", "", "", "7.5", "")
+
+
+def test_litellm_keys_map_to_platform_providers_and_model_ids(write_reference, tmp_path):
+    litellm = {
+        "gemini/gemini-x": litellm_chat("gemini", input_cost_per_token=1e-06, output_cost_per_token=2e-06),
+        "gemini-x": litellm_chat("vertex_ai-language-models", input_cost_per_token=1e-06, output_cost_per_token=3e-06),
+        "cohere.command-x": litellm_chat("bedrock_converse", input_cost_per_token=1e-06, output_cost_per_token=2e-06),
+        "bedrock/eu-west-3/cohere.command-x": litellm_chat(
+            "bedrock", input_cost_per_token=5e-06, output_cost_per_token=5e-06
+        ),
+        "command-x": litellm_chat("cohere_chat", input_cost_per_token=1e-06, output_cost_per_token=2e-06),
+        "xai/grok-x": litellm_chat("xai", input_cost_per_token=1e-06, output_cost_per_token=2e-06),
+        # the bare key and the provider-prefixed key name one model: the prefixed key wins
+        "deepseek-x": litellm_chat("deepseek", input_cost_per_token=1e-06, output_cost_per_token=2e-06),
+        "deepseek/deepseek-x": litellm_chat("deepseek", input_cost_per_token=2e-06, output_cost_per_token=3e-06),
+        "ft:gpt-x": litellm_chat("openai", input_cost_per_token=1e-06, output_cost_per_token=2e-06),
+        "text-embedding-x": {
+            "litellm_provider": "openai",
+            "mode": "embedding",
+            "input_cost_per_token": 1e-07,
+            "output_cost_per_token": 0.0,
+        },
+        "together_ai/llama-x": litellm_chat("together_ai", input_cost_per_token=1e-06, output_cost_per_token=2e-06),
+    }
+    rows = build_rows(write_reference, tmp_path, litellm=litellm)
+    assert {(row["provider"], row["model"], row["source_key"]) for row in rows.values()} == {
+        ("google", "gemini-x", "gemini/gemini-x"),
+        ("vertex_ai", "gemini-x", "gemini-x"),
+        ("bedrock", "cohere.command-x", "cohere.command-x"),
+        ("cohere", "command-x", "command-x"),
+        ("xai", "grok-x", "xai/grok-x"),
+        ("deepseek", "deepseek-x", "deepseek/deepseek-x"),
+    }
+    assert cells(rows["deepseek:deepseek-x:default:0:1970-01-01"]) == ("2", "", "", "", "3", "")
+
+
+def test_zero_only_where_a_map_says_zero(write_reference, tmp_path):
+    litellm = {
+        "deepseek/deepseek-x": litellm_chat(
+            "deepseek", input_cost_per_token=2.8e-07, output_cost_per_token=4.2e-07, cache_creation_input_token_cost=0.0
+        )
+    }
+    rows = build_rows(write_reference, tmp_path, litellm=litellm)
+    assert cells(rows["deepseek:deepseek-x:default:0:1970-01-01"]) == ("0.28", "", "0", "", "0.42", "")
+
+
+def test_langfuse_tiers_and_langfuse_only_models(write_reference, tmp_path):
+    def tier(name, conditions, input_per_token, output_per_token, is_default=False):
+        return {
+            "name": name,
+            "isDefault": is_default,
+            "priority": 0,
+            "conditions": conditions,
+            "prices": {
+                "input": input_per_token,
+                "input_cached_tokens": input_per_token / 10,
+                "output": output_per_token,
+            },
+        }
+
+    service_tier = {"source": "model_parameters", "key": "service_tier", "operator": "in"}
+    langfuse = [
+        {
+            "modelName": "gpt-legacy",
+            "matchPattern": "(?i)^(openai/)?(gpt-legacy)$",
+            "pricingTiers": [
+                tier("Standard", [], 2e-06, 8e-06, is_default=True),
+                tier("Fast mode", [{**service_tier, "values": ["fast", "priority"]}], 4e-06, 1.6e-05),
+                tier("Flex", [{**service_tier, "values": ["flex"]}], 1e-06, 4e-06),
+                tier("Large", [{"usageDetailPattern": "(input)", "operator": "gt", "value": 272000}], 4e-06, 1.2e-05),
+                tier(
+                    "Speed",
+                    [{"source": "model_parameters", "key": "speed", "operator": "in", "values": ["fast"]}],
+                    9e-06,
+                    9e-06,
+                ),
+            ],
+        }
+    ]
+    out = tmp_path / "out"
+    summary = build(write_reference(langfuse=langfuse), out)
+    rows = {row["price_id"]: row for row in read_csv(out / "provider_prices.csv")}
+    assert {pid: (cells(row)[0], cells(row)[4]) for pid, row in rows.items()} == {  # input, output
+        "openai:gpt-legacy:default:0:1970-01-01": ("2", "8"),
+        "openai:gpt-legacy:default:272000:1970-01-01": ("4", "12"),
+        "openai:gpt-legacy:flex:0:1970-01-01": ("1", "4"),
+        "openai:gpt-legacy:priority:0:1970-01-01": ("4", "16"),
+    }
+    assert {row["source"] for row in rows.values()} == {"langfuse"}
+    assert summary.skipped["langfuse pricing tiers with conditions the seed cannot express"] == 1
+    assert read_csv(out / "model_match_rules.csv") == [
+        {
+            "provider": "openai",
+            "match_type": "exact",
+            "pattern": "gpt-legacy",
+            "model": "gpt-legacy",
+            "rule_source": "langfuse:gpt-legacy",
+        }
+    ]
+
+
+def test_a_genai_pattern_that_disagrees_with_litellms_own_entry_yields_to_it(write_reference, tmp_path):
+    genai = [
+        genai_provider(
+            "anthropic", genai_model("claude-x", {"starts_with": "claude-x"}, {"input_mtok": 5, "output_mtok": 25})
+        )
+    ]
+    litellm = {
+        # a newer model caught by the older model's prefix: LiteLLM prices it differently, LiteLLM wins
+        "claude-x-5": litellm_chat("anthropic", input_cost_per_token=4e-06, output_cost_per_token=2e-05),
+        # a dated variant with the same rates: genai-prices wins (it reaches the id through its pattern)
+        "claude-x-20250101": litellm_chat("anthropic", input_cost_per_token=5e-06, output_cost_per_token=2.5e-05),
+    }
+    rows = build_rows(write_reference, tmp_path, genai=genai, litellm=litellm)
+    assert {pid: (row["source"], cells(row)[0]) for pid, row in rows.items()} == {
+        "anthropic:claude-x:default:0:1970-01-01": ("genai-prices", "5"),
+        "anthropic:claude-x-20250101:default:0:1970-01-01": ("genai-prices", "5"),
+        "anthropic:claude-x-5:default:0:1970-01-01": ("litellm", "4"),
+    }
