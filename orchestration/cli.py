@@ -244,7 +244,7 @@ def logs_to(stream: TextIO) -> Iterator[None]:
 
 def execute_run(window: RunWindow, resource_config: dict, home: Path, warehouse: Path) -> int:
     from orchestration.definitions import defs
-    from orchestration.progress import progress_logger
+    from orchestration.progress import failure_reason, progress_logger
     from orchestration.schedules import DAILY_JOB_NAME
     from orchestration.summary import warehouse_summary
 
@@ -274,13 +274,11 @@ def execute_run(window: RunWindow, resource_config: dict, home: Path, warehouse:
         failed = ", ".join(sorted(result.get_failed_step_keys())) or "none"
         print(
             f"tokenbooks run failed (failed steps: {failed}). Full log: the run {run_id} in the Dagster UI "
-            f"(DAGSTER_HOME={home}); dbt output: {output_path}",
+            f"(DAGSTER_HOME={home}); console output: {output_path}",
             file=sys.stderr,
         )
         for event in result.get_step_failure_events():
-            error = event.step_failure_data.error
-            if error is not None:
-                print(f"\n{event.step_key}: {error.message.strip()}", file=sys.stderr)
+            print(f"\n{event.step_key}: {failure_reason(event)}", file=sys.stderr)
         return EXIT_RUN_FAILED
     print(f"run {result.run_id} succeeded\n")
     print(warehouse_summary(warehouse))

@@ -26,6 +26,16 @@ class StepTally:
     checks_failed: list[str] = field(default_factory=list)
 
 
+def failure_reason(event: dg.DagsterEvent) -> str:
+    """The message of the error that made a step fail (Dagster wraps it in its own execution errors)."""
+    error = event.step_failure_data.error
+    if error is None:
+        return "no error recorded; see the run in the Dagster UI"
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip() or error.cls_name or "unknown error"
+
+
 class StepProgressHandler(logging.Handler):
     def __init__(self, stream: TextIO):
         super().__init__()
@@ -53,8 +63,7 @@ class StepProgressHandler(logging.Handler):
         elif event.is_step_success:
             self._write(f"{step:<28} done in {self._elapsed(tally)}: {self._counts(tally)}")
         elif event.is_step_failure:
-            error = event.step_failure_data.error
-            reason = error.message.strip().splitlines()[0] if error and error.message.strip() else "see the run"
+            reason = failure_reason(event).splitlines()[0]
             self._write(f"{step:<28} FAILED after {self._elapsed(tally)}: {reason}")
 
     @staticmethod
