@@ -22,8 +22,8 @@ Conventions of provider_prices.csv:
   writes the 5-minute write rate, reasoning the output rate. 0 appears only where a map says 0.
 * Undated prices apply from 1970-01-01; an empty valid_to is open-ended. Windows of one (provider,
   model, service tier, threshold) never overlap.
-* Fine-tuned models (``ft:...``) are never seeded: their calls stay pending until price_overrides.csv
-  gives them a price.
+* Fine-tuned models (``ft:...``, Azure's ``<base>.ft-<id>``) are never seeded: their calls stay pending
+  until price_overrides.csv gives them a price.
 
 ``price_overrides.csv`` is maintained by hand (never written here): the same columns as
 provider_prices.csv plus ``note``, ``source`` = ``override``; a row names a provider and model exactly

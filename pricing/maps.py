@@ -9,8 +9,9 @@
   conditions name a service tier or a usage threshold.
 
 Provider names are mapped onto the platform's ids (``openai``, ``google`` for the Gemini API,
-``vertex_ai``, ``bedrock``, ...). Fine-tuned models (``ft:`` ids) are never read from any map: a
-fine-tune's price is the customer's own business and belongs in ``price_overrides.csv``.
+``vertex_ai``, ``bedrock``, ...). Fine-tuned models (``ft:...`` ids, Azure's ``<base>.ft-<id>``) are never
+read from any map: a fine-tune's price is the customer's own business and belongs in
+``price_overrides.csv``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ LITELLM_FILE = "litellm_model_prices.json"
 LANGFUSE_FILE = "langfuse_default_model_prices.json"
 
 FINE_TUNE_PREFIX = "ft:"
+AZURE_FINE_TUNE_MARKER = ".ft-"
 
 # Bedrock cross-region inference profiles put a geography in front of the model id.
 BEDROCK_REGION_PREFIXES = ("us", "eu", "apac", "global", "us-gov", "jp", "au", "ca")
@@ -58,7 +60,9 @@ def read_json(path: Path) -> Any:
 
 
 def is_fine_tune(model_id: str) -> bool:
-    return model_id.lower().startswith(FINE_TUNE_PREFIX)
+    """OpenAI fine-tunes are ``ft:<base>:<org>:...``; Azure names them ``<base>.ft-<id>``."""
+    model_id = model_id.lower()
+    return model_id.startswith(FINE_TUNE_PREFIX) or AZURE_FINE_TUNE_MARKER in model_id
 
 
 # --------------------------------------------------------------------------------------------------
@@ -218,8 +222,8 @@ class GenaiPrices:
             self._models[provider["id"]] = [_genai_model(provider["id"], m) for m in provider["models"]]
             fallbacks[provider["id"]] = list(provider.get("fallback_model_providers") or [])
         self._search_order: dict[str, list[str]] = {}
-        for genai_id, platform_ids in GENAI_PLATFORM_PROVIDERS.items():
-            for platform_id in platform_ids:
+        for genai_id in self._models:
+            for platform_id in GENAI_PLATFORM_PROVIDERS[genai_id]:
                 order = self._search_order.setdefault(platform_id, [])
                 order.extend(p for p in [genai_id, *fallbacks.get(genai_id, [])] if p not in order)
 
@@ -354,7 +358,7 @@ class LiteLLMPrices:
             if provider is None or entry.get("mode") not in CHAT_MODES:
                 continue
             if is_fine_tune(model_id):
-                self.skipped["litellm fine-tune keys (ft:)"] += 1
+                self.skipped["litellm fine-tune keys"] += 1
                 continue
             if provider in LITELLM_FLAT_ID_PROVIDERS and "/" in model_id:
                 self.skipped["litellm deployment-specific keys"] += 1

@@ -242,7 +242,7 @@ def genai_prefixes(provider: str, genai_model: GenaiModel, notes: Counter[str]) 
         value = value.lower()
         bedrock_region_id = kind == "contains" and provider == "bedrock" and value.startswith(region_ids)
         if is_fine_tune(value):
-            notes["genai-prices fine-tune clauses (ft:)"] += 1
+            notes["genai-prices fine-tune clauses"] += 1
         elif kind == "starts_with" or bedrock_region_id:
             prefixes.append(value)
         elif kind != "equals":
@@ -270,7 +270,7 @@ def build_seed(maps: PriceMaps) -> Seed:
     for langfuse_model in maps.langfuse.models:
         name = langfuse_model.model_name
         if is_fine_tune(name):
-            seed.notes["langfuse fine-tune models (ft:)"] += 1
+            seed.notes["langfuse fine-tune models"] += 1
             continue
         if langfuse_model.price is None or maps.litellm.is_not_chat(name):
             continue
@@ -288,7 +288,7 @@ def build_seed(maps: PriceMaps) -> Seed:
     for provider in sorted(maps.genai.providers()):
         for genai_model in maps.genai.own_models(provider):
             if is_fine_tune(genai_model.model_id):
-                seed.notes["genai-prices fine-tune models (ft:)"] += 1
+                seed.notes["genai-prices fine-tune models"] += 1
                 continue
             if genai_model.unpriced_reason:
                 seed.notes[f"genai-prices models with {genai_model.unpriced_reason}"] += 1
