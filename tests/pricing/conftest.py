@@ -1,4 +1,4 @@
-"""Fixtures for the price-seed builder: one real build of the reference maps, and tiny crafted maps."""
+"""Fixtures for the price-seed builder: one real build of the reference maps, and builds of tiny crafted maps."""
 
 from __future__ import annotations
 
@@ -6,45 +6,75 @@ import csv
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-REFERENCE_DIR = REPO / "pricing_seeds" / "reference"
-
 # The editable install maps only the packages pyproject lists; until it lists `pricing*`, the tests
 # import the package from the checkout.
+REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from pricing.build import BuildSummary, build  # noqa: E402
+from pricing.build import (  # noqa: E402
+    DEFAULT_REFERENCE_DIR,
+    DISAGREEMENTS_FILE,
+    MATCH_RULES_FILE,
+    PROVIDER_PRICES_FILE,
+    BuildSummary,
+    build,
+)
 
 
-def read_csv(path: Path) -> list[dict[str, str]]:
+def _read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
 @pytest.fixture(scope="session")
-def real_build(tmp_path_factory) -> tuple[Path, BuildSummary]:
+def read_csv() -> Callable[[Path], list[dict[str, str]]]:
+    return _read_csv
+
+
+@dataclass(frozen=True)
+class BuiltSeeds:
+    out_dir: Path
+    summary: BuildSummary
+
+    @property
+    def prices(self) -> dict[str, dict[str, str]]:
+        """provider_prices.csv rows by price_id."""
+        return {row["price_id"]: row for row in _read_csv(self.out_dir / PROVIDER_PRICES_FILE)}
+
+    @property
+    def rules(self) -> list[dict[str, str]]:
+        return _read_csv(self.out_dir / MATCH_RULES_FILE)
+
+    @property
+    def disagreements(self) -> list[dict[str, str]]:
+        return _read_csv(self.out_dir / DISAGREEMENTS_FILE)
+
+
+@pytest.fixture(scope="session")
+def real_build(tmp_path_factory) -> BuiltSeeds:
     out_dir = tmp_path_factory.mktemp("pricing_seeds")
-    return out_dir, build(REFERENCE_DIR, out_dir)
+    return BuiltSeeds(out_dir, build(DEFAULT_REFERENCE_DIR, out_dir))
 
 
 @pytest.fixture(scope="session")
 def price_rows(real_build) -> list[dict[str, str]]:
-    return read_csv(real_build[0] / "provider_prices.csv")
+    return list(real_build.prices.values())
 
 
 @pytest.fixture(scope="session")
 def rule_rows(real_build) -> list[dict[str, str]]:
-    return read_csv(real_build[0] / "model_match_rules.csv")
+    return real_build.rules
 
 
 @pytest.fixture(scope="session")
 def disagreement_rows(real_build) -> list[dict[str, str]]:
-    return read_csv(real_build[0] / "pricing_source_disagreements.csv")
+    return real_build.disagreements
 
 
 @pytest.fixture
@@ -60,3 +90,14 @@ def write_reference(tmp_path) -> Callable[..., Path]:
         return reference
 
     return write
+
+
+@pytest.fixture
+def build_crafted(write_reference, tmp_path) -> Callable[..., BuiltSeeds]:
+    """Builds the seeds from crafted maps (keyword arguments as for ``write_reference``)."""
+
+    def run(**maps) -> BuiltSeeds:
+        out_dir = tmp_path / "out"
+        return BuiltSeeds(out_dir, build(write_reference(**maps), out_dir))
+
+    return run

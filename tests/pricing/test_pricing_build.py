@@ -10,15 +10,20 @@ from decimal import Decimal
 from itertools import pairwise
 
 import pytest
-from conftest import REFERENCE_DIR
 
 from pricing.build import (
+    DEFAULT_OUT_DIR,
+    DEFAULT_REFERENCE_DIR,
     DISAGREEMENTS_COLUMNS,
+    DISAGREEMENTS_FILE,
     MATCH_RULES_COLUMNS,
+    MATCH_RULES_FILE,
     PROVIDER_PRICES_COLUMNS,
+    PROVIDER_PRICES_FILE,
     build,
     main,
 )
+from pricing.maps import is_fine_tune
 from pricing.rules import MatchRule, resolve
 
 PROVIDERS = (
@@ -45,8 +50,8 @@ def rates(row: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def by_price_id(price_rows) -> dict[str, dict[str, str]]:
-    return {row["price_id"]: row for row in price_rows}
+def by_price_id(real_build) -> dict[str, dict[str, str]]:
+    return real_build.prices
 
 
 @pytest.fixture(scope="module")
@@ -54,20 +59,31 @@ def rules(rule_rows) -> list[MatchRule]:
     return [MatchRule(**row) for row in rule_rows]
 
 
-def test_the_same_inputs_give_byte_identical_files(tmp_path, real_build):
+GENERATED_FILES = (PROVIDER_PRICES_FILE, MATCH_RULES_FILE, DISAGREEMENTS_FILE)
+
+
+def test_the_same_inputs_give_byte_identical_files(tmp_path, real_build, capsys):
     first, second = tmp_path / "first", tmp_path / "second"
-    build(REFERENCE_DIR, first)
-    main(["--reference", str(REFERENCE_DIR), "--out", str(second)])
-    for name in ("provider_prices.csv", "model_match_rules.csv", "pricing_source_disagreements.csv"):
-        assert (first / name).read_bytes() == (second / name).read_bytes() == (real_build[0] / name).read_bytes()
+    build(DEFAULT_REFERENCE_DIR, first)
+    assert main(["--reference", str(DEFAULT_REFERENCE_DIR), "--out", str(second)]) == 0
+    for name in GENERATED_FILES:
+        assert (first / name).read_bytes() == (second / name).read_bytes() == (real_build.out_dir / name).read_bytes()
+    assert f"wrote {PROVIDER_PRICES_FILE}:" in capsys.readouterr().out
+
+
+def test_the_committed_seed_files_are_up_to_date_with_the_reference_maps(real_build):
+    # after replacing a snapshot in pricing_seeds/reference, run `python -m pricing.build` and commit
+    for name in GENERATED_FILES:
+        assert (DEFAULT_OUT_DIR / name).read_bytes() == (real_build.out_dir / name).read_bytes(), name
 
 
 def test_headers_are_the_documented_columns(real_build):
-    out_dir = real_build[0]
-    assert (out_dir / "provider_prices.csv").read_text().splitlines()[0] == ",".join(PROVIDER_PRICES_COLUMNS)
-    assert (out_dir / "model_match_rules.csv").read_text().splitlines()[0] == ",".join(MATCH_RULES_COLUMNS)
-    header = (out_dir / "pricing_source_disagreements.csv").read_text().splitlines()[0]
-    assert header == ",".join(DISAGREEMENTS_COLUMNS)
+    headers = {name: (real_build.out_dir / name).read_text().splitlines()[0] for name in GENERATED_FILES}
+    assert headers == {
+        PROVIDER_PRICES_FILE: ",".join(PROVIDER_PRICES_COLUMNS),
+        MATCH_RULES_FILE: ",".join(MATCH_RULES_COLUMNS),
+        DISAGREEMENTS_FILE: ",".join(DISAGREEMENTS_COLUMNS),
+    }
 
 
 def test_gpt_4o_dated_id_follows_genai_prices_with_litellm_service_tiers(by_price_id):
@@ -182,7 +198,7 @@ def test_rows_carry_known_service_tiers_and_sources(price_rows):
 def test_every_provider_of_the_platform_has_prices(price_rows, real_build):
     providers = {row["provider"] for row in price_rows}
     assert providers == set(PROVIDERS)
-    summary = real_build[1]
+    summary = real_build.summary
     assert set(summary.models_per_provider) == set(PROVIDERS)
     assert sum(summary.price_rows_per_provider.values()) == len(price_rows)
 
@@ -229,7 +245,8 @@ def test_reported_ids_resolve_through_the_rules(rules, provider, reported, price
 def test_the_sample_fine_tune_resolves_to_nothing(rules):
     assert resolve(rules, "openai", FINE_TUNE) is None
     assert not [rule for rule in rules if FINE_TUNE.lower().startswith(rule.pattern)]
-    assert not [rule for rule in rules if rule.pattern.startswith("ft:")]
+    # no fine-tune of any form (OpenAI's ft:..., Azure's <base>.ft-<id>) is priced from the public maps
+    assert not [rule for rule in rules if is_fine_tune(rule.pattern) or is_fine_tune(rule.model)]
 
 
 def test_known_disagreements_are_reported(disagreement_rows):
@@ -267,4 +284,4 @@ def test_disagreement_kinds_are_the_documented_ones(disagreement_rows):
 
 
 def test_generated_files_stay_modest(real_build):
-    assert all(size < 400_000 for size in real_build[1].bytes_per_file.values())
+    assert all(size < 400_000 for size in real_build.summary.bytes_per_file.values())

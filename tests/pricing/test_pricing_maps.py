@@ -5,9 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import read_csv
 
-from pricing.build import build
 from pricing.rates import format_rate, to_rate
 
 
@@ -21,12 +19,6 @@ def genai_provider(provider_id: str, *models: dict) -> dict:
 
 def litellm_chat(provider: str, **costs) -> dict:
     return {"litellm_provider": provider, "mode": "chat", **costs}
-
-
-def build_rows(write_reference, tmp_path, **maps) -> dict[str, dict[str, str]]:
-    out = tmp_path / "out"
-    build(write_reference(**maps), out)
-    return {row["price_id"]: row for row in read_csv(out / "provider_prices.csv")}
 
 
 def cells(row: dict[str, str]) -> tuple[str, ...]:
@@ -56,7 +48,7 @@ def test_per_million_prices_keep_their_digits():
     assert format_rate(None) == ""
 
 
-def test_genai_prices_dated_versions_follow_its_last_active_entry_rule(write_reference, tmp_path):
+def test_genai_prices_dated_versions_follow_its_last_active_entry_rule(build_crafted):
     # genai-prices uses the last entry whose start_date has passed: listed after the 2025-01-01 entry,
     # the 2026-03-01 entry never wins, so the model has two windows, not three.
     prices = [
@@ -65,21 +57,21 @@ def test_genai_prices_dated_versions_follow_its_last_active_entry_rule(write_ref
         {"constraint": {"start_date": "2025-01-01"}, "prices": {"input_mtok": 3, "output_mtok": 4}},
     ]
     genai = [genai_provider("openai", genai_model("gpt-x", {"equals": "gpt-x"}, prices))]
-    rows = build_rows(write_reference, tmp_path, genai=genai)
+    rows = build_crafted(genai=genai).prices
     assert set(rows) == {"openai:gpt-x:default:0:1970-01-01", "openai:gpt-x:default:0:2025-01-01"}
     first, second = rows["openai:gpt-x:default:0:1970-01-01"], rows["openai:gpt-x:default:0:2025-01-01"]
     assert (first["valid_to"], cells(first)) == ("2025-01-01", ("1", "", "", "", "2", ""))
     assert (second["valid_to"], cells(second)) == ("", ("3", "", "", "", "4", ""))
 
 
-def test_genai_prices_tiers_become_whole_request_rows(write_reference, tmp_path):
+def test_genai_prices_tiers_become_whole_request_rows(build_crafted):
     prices = {
         "input_mtok": {"base": 2, "tiers": [{"start": 128000, "price": 4}, {"start": 200000, "price": 5}]},
         "cache_read_mtok": 0.2,
         "output_mtok": {"base": 8, "tiers": [{"start": 200000, "price": 12}]},
     }
     genai = [genai_provider("google", genai_model("gemini-x", {"starts_with": "gemini-x"}, prices))]
-    rows = build_rows(write_reference, tmp_path, genai=genai)
+    rows = build_crafted(genai=genai).prices
     # Google's entry prices both the Gemini API and Vertex AI
     for provider in ("google", "vertex_ai"):
         assert cells(rows[f"{provider}:gemini-x:default:0:1970-01-01"]) == ("2", "0.2", "", "", "8", "")
@@ -88,7 +80,7 @@ def test_genai_prices_tiers_become_whole_request_rows(write_reference, tmp_path)
         assert cells(rows[f"{provider}:gemini-x:default:200000:1970-01-01"]) == ("5", "0.2", "", "", "12", "")
 
 
-def test_time_of_day_prices_fall_back_to_litellm(write_reference, tmp_path):
+def test_time_of_day_prices_fall_back_to_litellm(build_crafted):
     prices = [
         {"prices": {"input_mtok": 0.1, "output_mtok": 0.2}},
         {
@@ -98,20 +90,19 @@ def test_time_of_day_prices_fall_back_to_litellm(write_reference, tmp_path):
     ]
     genai = [genai_provider("deepseek", genai_model("deepseek-x", {"equals": "deepseek-x"}, prices))]
     litellm = {"deepseek/deepseek-x": litellm_chat("deepseek", input_cost_per_token=3e-07, output_cost_per_token=4e-07)}
-    out = tmp_path / "out"
-    summary = build(write_reference(genai=genai, litellm=litellm), out)
-    (row,) = read_csv(out / "provider_prices.csv")
+    built = build_crafted(genai=genai, litellm=litellm)
+    (row,) = built.prices.values()
     assert (row["source"], row["source_key"], cells(row)) == (
         "litellm",
         "deepseek/deepseek-x",
         ("0.3", "", "", "", "0.4", ""),
     )
-    assert summary.skipped["genai-prices models with time-of-day prices"] == 1
+    assert built.summary.skipped["genai-prices models with time-of-day prices"] == 1
     # not comparable, so not reported as missing from genai-prices either
-    assert read_csv(out / "pricing_source_disagreements.csv") == []
+    assert built.disagreements == []
 
 
-def test_litellm_field_names_give_service_tiers_thresholds_and_cache_kinds(write_reference, tmp_path):
+def test_litellm_field_names_give_service_tiers_thresholds_and_cache_kinds(build_crafted):
     litellm = {
         "claude-x": litellm_chat(
             "anthropic",
@@ -129,7 +120,7 @@ def test_litellm_field_names_give_service_tiers_thresholds_and_cache_kinds(write
             output_cost_per_reasoning_token=1.5e-05,
         )
     }
-    rows = build_rows(write_reference, tmp_path, litellm=litellm)
+    rows = build_crafted(litellm=litellm).prices
     assert set(rows) == {
         "anthropic:claude-x:default:0:1970-01-01",
         "anthropic:claude-x:default:200000:1970-01-01",
@@ -140,7 +131,7 @@ def test_litellm_field_names_give_service_tiers_thresholds_and_cache_kinds(write
     assert cells(rows["anthropic:claude-x:batch:0:1970-01-01"]) == ("1.5", "", "", "", "7.5", "")
 
 
-def test_litellm_keys_map_to_platform_providers_and_model_ids(write_reference, tmp_path):
+def test_litellm_keys_map_to_platform_providers_and_model_ids(build_crafted):
     litellm = {
         "gemini/gemini-x": litellm_chat("gemini", input_cost_per_token=1e-06, output_cost_per_token=2e-06),
         "gemini-x": litellm_chat("vertex_ai-language-models", input_cost_per_token=1e-06, output_cost_per_token=3e-06),
@@ -162,7 +153,7 @@ def test_litellm_keys_map_to_platform_providers_and_model_ids(write_reference, t
         },
         "together_ai/llama-x": litellm_chat("together_ai", input_cost_per_token=1e-06, output_cost_per_token=2e-06),
     }
-    rows = build_rows(write_reference, tmp_path, litellm=litellm)
+    rows = build_crafted(litellm=litellm).prices
     assert {(row["provider"], row["model"], row["source_key"]) for row in rows.values()} == {
         ("google", "gemini-x", "gemini/gemini-x"),
         ("vertex_ai", "gemini-x", "gemini-x"),
@@ -174,17 +165,17 @@ def test_litellm_keys_map_to_platform_providers_and_model_ids(write_reference, t
     assert cells(rows["deepseek:deepseek-x:default:0:1970-01-01"]) == ("2", "", "", "", "3", "")
 
 
-def test_zero_only_where_a_map_says_zero(write_reference, tmp_path):
+def test_zero_only_where_a_map_says_zero(build_crafted):
     litellm = {
         "deepseek/deepseek-x": litellm_chat(
             "deepseek", input_cost_per_token=2.8e-07, output_cost_per_token=4.2e-07, cache_creation_input_token_cost=0.0
         )
     }
-    rows = build_rows(write_reference, tmp_path, litellm=litellm)
+    rows = build_crafted(litellm=litellm).prices
     assert cells(rows["deepseek:deepseek-x:default:0:1970-01-01"]) == ("0.28", "", "0", "", "0.42", "")
 
 
-def test_langfuse_tiers_and_langfuse_only_models(write_reference, tmp_path):
+def test_langfuse_tiers_and_langfuse_only_models(build_crafted):
     def tier(name, conditions, input_per_token, output_per_token, is_default=False):
         return {
             "name": name,
@@ -217,9 +208,8 @@ def test_langfuse_tiers_and_langfuse_only_models(write_reference, tmp_path):
             ],
         }
     ]
-    out = tmp_path / "out"
-    summary = build(write_reference(langfuse=langfuse), out)
-    rows = {row["price_id"]: row for row in read_csv(out / "provider_prices.csv")}
+    built = build_crafted(langfuse=langfuse)
+    rows = built.prices
     assert {pid: (cells(row)[0], cells(row)[4]) for pid, row in rows.items()} == {  # input, output
         "openai:gpt-legacy:default:0:1970-01-01": ("2", "8"),
         "openai:gpt-legacy:default:272000:1970-01-01": ("4", "12"),
@@ -227,8 +217,8 @@ def test_langfuse_tiers_and_langfuse_only_models(write_reference, tmp_path):
         "openai:gpt-legacy:priority:0:1970-01-01": ("4", "16"),
     }
     assert {row["source"] for row in rows.values()} == {"langfuse"}
-    assert summary.skipped["langfuse pricing tiers with conditions the seed cannot express"] == 1
-    assert read_csv(out / "model_match_rules.csv") == [
+    assert built.summary.skipped["langfuse pricing tiers with conditions the seed cannot express"] == 1
+    assert built.rules == [
         {
             "provider": "openai",
             "match_type": "exact",
@@ -239,7 +229,7 @@ def test_langfuse_tiers_and_langfuse_only_models(write_reference, tmp_path):
     ]
 
 
-def test_a_genai_pattern_that_disagrees_with_litellms_own_entry_yields_to_it(write_reference, tmp_path):
+def test_a_genai_pattern_that_disagrees_with_litellms_own_entry_yields_to_it(build_crafted):
     genai = [
         genai_provider(
             "anthropic", genai_model("claude-x", {"starts_with": "claude-x"}, {"input_mtok": 5, "output_mtok": 25})
@@ -251,7 +241,7 @@ def test_a_genai_pattern_that_disagrees_with_litellms_own_entry_yields_to_it(wri
         # a dated variant with the same rates: genai-prices wins (it reaches the id through its pattern)
         "claude-x-20250101": litellm_chat("anthropic", input_cost_per_token=5e-06, output_cost_per_token=2.5e-05),
     }
-    rows = build_rows(write_reference, tmp_path, genai=genai, litellm=litellm)
+    rows = build_crafted(genai=genai, litellm=litellm).prices
     assert {pid: (row["source"], cells(row)[0]) for pid, row in rows.items()} == {
         "anthropic:claude-x:default:0:1970-01-01": ("genai-prices", "5"),
         "anthropic:claude-x-20250101:default:0:1970-01-01": ("genai-prices", "5"),

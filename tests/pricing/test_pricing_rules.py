@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import read_csv
 
 from pricing.build import build
 from pricing.rules import EXACT, PREFIX, AmbiguousRuleError, MatchRule, resolve, unambiguous
@@ -50,7 +49,7 @@ def test_the_same_rule_twice_is_kept_once():
     assert list(unambiguous([rule, twin]).values()) == [rule]
 
 
-def test_generated_rules_for_bedrock_regions_and_gemini_resource_names(write_reference, tmp_path):
+def test_generated_rules_for_bedrock_regions_and_gemini_resource_names(build_crafted):
     litellm = {
         "anthropic.claude-a-v1:0": chat("bedrock_converse"),
         "anthropic.claude-b-v1:0": chat("bedrock_converse"),
@@ -60,11 +59,9 @@ def test_generated_rules_for_bedrock_regions_and_gemini_resource_names(write_ref
         "meta.llama-x-v1:0": chat("bedrock"),
         "gemini/gemini-x": chat("gemini"),
     }
-    out = tmp_path / "out"
-    build(write_reference(litellm=litellm), out)
     rules = {
         (r["provider"], r["match_type"], r["pattern"]): (r["model"], r["rule_source"])
-        for r in read_csv(out / "model_match_rules.csv")
+        for r in build_crafted(litellm=litellm).rules
     }
     assert rules == {
         ("bedrock", EXACT, "anthropic.claude-a-v1:0"): ("anthropic.claude-a-v1:0", "litellm:anthropic.claude-a-v1:0"),
@@ -80,7 +77,7 @@ def test_generated_rules_for_bedrock_regions_and_gemini_resource_names(write_ref
     }
 
 
-def test_genai_prefix_rules_point_at_their_model_and_fine_tune_clauses_are_left_out(write_reference, tmp_path):
+def test_genai_prefix_rules_point_at_their_model_and_fine_tune_clauses_are_left_out(build_crafted):
     genai = genai_openai(
         {
             "id": "gpt-x",
@@ -90,17 +87,16 @@ def test_genai_prefix_rules_point_at_their_model_and_fine_tune_clauses_are_left_
         {"id": "ft:gpt-x", "match": {"starts_with": "ft:gpt-x-20"}, "prices": {"input_mtok": 3, "output_mtok": 6}},
         {"id": "gpt-y", "match": {"regex": "^gpt-y-\\d+$"}, "prices": {"input_mtok": 1, "output_mtok": 2}},
     )
-    out = tmp_path / "out"
-    summary = build(write_reference(genai=genai), out)
-    rules = [MatchRule(**row) for row in read_csv(out / "model_match_rules.csv")]
+    built = build_crafted(genai=genai)
+    rules = [MatchRule(**row) for row in built.rules]
     assert rules == [
         MatchRule("openai", EXACT, "gpt-x", "gpt-x", "genai-prices:openai/gpt-x"),
         MatchRule("openai", PREFIX, "gpt-x-20", "gpt-x", "genai-prices:openai/gpt-x"),
     ]
     assert resolve(rules, "openai", "ft:gpt-x-2024-07-18:acme:support:a1b2c3") is None
-    assert summary.skipped["genai-prices fine-tune clauses (ft:)"] == 1
-    assert summary.skipped["genai-prices fine-tune models (ft:)"] == 1
-    assert summary.skipped["genai-prices regex clauses not expressible as exact/prefix rules"] == 1
+    assert built.summary.skipped["genai-prices fine-tune clauses"] == 1
+    assert built.summary.skipped["genai-prices fine-tune models"] == 1
+    assert built.summary.skipped["genai-prices regex clauses not expressible as exact/prefix rules"] == 1
 
 
 def test_resolve_takes_an_exact_rule_first_then_the_longest_prefix():
