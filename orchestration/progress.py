@@ -16,6 +16,7 @@ import dagster as dg
 # Dagster attaches its structured event to each log record under this attribute.
 DAGSTER_RECORD_METADATA = "dagster_meta"
 ASSET_CHECK_EVALUATION = "ASSET_CHECK_EVALUATION"
+POOL_METADATA = "pool"  # on the engine event of a step blocked by its pool's limit
 
 
 @dataclass
@@ -62,6 +63,9 @@ class StepProgressHandler(logging.Handler):
                 tally.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
         elif event.is_step_success:
             self._write(f"{step:<28} done in {self._elapsed(tally)}: {self._counts(tally)}")
+        elif event.is_engine_event and POOL_METADATA in event.engine_event_data.metadata:
+            # e.g. another run holds the DuckDB pool's only slot: say why nothing happens
+            self._write(f"{step:<28} waiting: {event.message}")
         elif event.is_step_failure:
             reason = failure_reason(event).splitlines()[0]
             self._write(f"{step:<28} FAILED after {self._elapsed(tally)}: {reason}")
