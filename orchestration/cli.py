@@ -1,8 +1,8 @@
 """The ``tokenbooks`` command: the sample platform, and pipeline runs through the same Dagster Definitions.
 
-``tokenbooks run`` is not a second pipeline: it sets the same environment variables the resources read,
-then executes the Definitions' daily job in-process over a range of daily partitions, as ONE run recorded in
-the Dagster instance of ``DAGSTER_HOME`` (default ``data/dagster_home``), so it shows in the UI like any other.
+``tokenbooks run`` is not a second pipeline: it executes the Definitions' daily job in-process over a range of
+daily partitions, its flags given as the run's resource config, as ONE run recorded in the Dagster instance of
+``DAGSTER_HOME`` (default ``data/dagster_home``), so it shows in the UI like any other.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 import dagster as dg
+from dagster_dbt import DagsterDbtError
 
 from ingestion.sources import ConfigError, LandingSource, source_from_settings
 from orchestration import resources
@@ -77,9 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=run_command)
 
-    sample = commands.add_parser("sample", help="the sample AI platform: data generator and API emulator")
-    sample_commands = sample.add_subparsers(dest="sample_command", required=True)
-    add_sample_commands(sample_commands)
+    add_sample_commands(commands.add_parser("sample", help="the sample AI platform: data generator and API emulator"))
     return parser
 
 
@@ -92,10 +91,11 @@ def _defaults(function: Callable[..., object]) -> dict[str, object]:
     }
 
 
-def add_sample_commands(sample_commands: argparse._SubParsersAction) -> None:
+def add_sample_commands(sample: argparse.ArgumentParser) -> None:
     from ingestion.sample.emulator import PlatformEmulator, serve
     from ingestion.sample.generator import generate
 
+    sample_commands = sample.add_subparsers(dest="sample_command", required=True)
     generated = _defaults(generate)
     gen = sample_commands.add_parser(
         "generate",
@@ -220,7 +220,11 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"tokenbooks run: {window.describe()} from {source.describe()} into {warehouse}")
     home = prepare_dagster_home()
-    resources.prepare_dbt_manifest()
+    try:
+        resources.prepare_dbt_manifest()
+    except DagsterDbtError as error:
+        print(f"tokenbooks: dbt could not parse dbt_project: {error}", file=sys.stderr)
+        return EXIT_RUN_FAILED
     # The run's own resource config (shown with the run in the UI), rather than the environment.
     resource_config = {
         "warehouse": {"config": {"path": str(warehouse)}},
