@@ -114,7 +114,8 @@ def _newest_source_mtime() -> float:
     for root in (DBT_PROJECT_DIR, *DBT_EXTRA_SOURCE_DIRS):
         for path in root.rglob("*"):
             relative = path.relative_to(root).parts
-            if path.is_file() and relative[0] not in DBT_GENERATED_DIRS:
+            # generated folders and dot files (dbt's .user.yml, linter settings) do not change the manifest
+            if path.is_file() and relative[0] not in DBT_GENERATED_DIRS and not path.name.startswith("."):
                 newest = max(newest, path.stat().st_mtime)
     return newest
 
@@ -138,8 +139,8 @@ def parse_dbt_project() -> Path:
 def prepare_dbt_manifest() -> Path:
     """Parse the dbt project when its manifest is missing or older than the project files.
 
-    The CLI and the tests call this before loading the Definitions; deployments parse at build time
-    (``dagster-dbt project prepare-and-package``).
+    The CLI and the tests call this before loading the Definitions; deployments call ``parse_dbt_project``
+    once at build time.
     """
     return parse_dbt_project() if manifest_is_stale() else tokenbooks_dbt.manifest_path
 
