@@ -359,3 +359,12 @@ def test_cost_spike_and_sla_breach_scenarios(month):
         if span["llm"]["provider"] == scenarios["sla_breach_provider"] and span["status"] == "ok":
             latency[span["started_at"][:10] == scenarios["sla_breach_date"]].append(span["duration_ms"])
     assert statistics.median(latency[True]) > 3 * statistics.median(latency[False])
+
+
+def test_generating_days_in_parallel_writes_the_same_bytes(tmp_path):
+    serial = generate(tmp_path / "serial", orgs=3, days=3, spans_per_day=200, seed=5)
+    parallel = generate(tmp_path / "parallel", orgs=3, days=3, spans_per_day=200, seed=5, workers=2)
+    names = sorted(p.relative_to(serial.out_dir) for p in serial.files)
+    assert names == sorted(p.relative_to(parallel.out_dir) for p in parallel.files)
+    for name in names:
+        assert (serial.out_dir / name).read_bytes() == (parallel.out_dir / name).read_bytes()
