@@ -1,0 +1,273 @@
+"""`make bench`: how tokenbooks' cost grows with data, against baselines measured in the same run.
+
+At each size (LLM calls) it generates clean sample data (days generated in parallel), then measures on the same
+files: the production ingest, DuckDB's own raw JSON load, a full `tokenbooks run` (Dagster + dbt) on a fresh
+warehouse, the engine floor (DuckDB read_json + one SQL) and an idiomatic pandas script (up to --pandas-max).
+The three cost-per-org-per-day results must agree before any time is reported. It also measures a tiny run
+(fixed overhead) and a one-day incremental run on top of each --history-days of history.
+
+Every step runs in its own process; its peak RSS (children included) comes from the OS (``wait4``).
+Output: ``<work>/results.json`` and a table on stdout. Ratios are the point: absolute times depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from ingestion.sample.generator import generate
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "pricing_seeds"
+START = date(2026, 1, 1)
+LLM_SHARE_OF_SPANS = 0.32  # measured on the sample generator; used only to size datasets
+SPANS_PER_ORG_PER_DAY = 1500  # keeps generated organizations mostly under the 100 requests/hour limit
+AGREEMENT_TOLERANCE_USD = 1e-6
+
+
+@dataclass
+class Step:
+    seconds: float
+    peak_rss_mb: float
+    output: dict = field(default_factory=dict)
+
+
+def run_step(command: list[str], env: dict[str, str] | None = None) -> Step:
+    """Run one step in a child process; its wall time and peak RSS (its own or its children's, the larger)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, cwd=REPO, env={**os.environ, **(env or {})})
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"step failed ({proc.returncode}): {' '.join(command)}")
+    text = out.decode().strip().splitlines()
+    try:
+        output = json.loads(text[-1]) if text else {}
+    except json.JSONDecodeError:
+        output = {}
+    return Step(seconds, usage.ru_maxrss / 1024, output)
+
+
+def python_step(*args: str) -> list[str]:
+    return [sys.executable, "-m", "benchmarks.steps", *args]
+
+
+def tokenbooks(*args: str) -> list[str]:
+    return [sys.executable, "-m", "orchestration.cli", *args]
+
+
+def make_dataset(out: Path, llm_calls: int, days: int, workers: int) -> dict:
+    spans_per_day = max(20, math.ceil(llm_calls / days / LLM_SHARE_OF_SPANS))
+    orgs = max(3, spans_per_day // SPANS_PER_ORG_PER_DAY)
+    summary = generate(
+        out, orgs=orgs, days=days, start=START, seed=42, spans_per_day=spans_per_day, dirt_rate=0.0, workers=workers
+    )
+    size = sum(p.stat().st_size for p in summary.files)
+    return {"llm_calls": summary.manifest["features"]["llm_calls"], "bytes": size, "orgs": orgs, "days": days}
+
+
+def run_env(work: Path, name: str) -> dict[str, str]:
+    home = work / f"dagster_home_{name}"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    return {"DAGSTER_HOME": str(home), "TOKENBOOKS_PARTITIONS_START": START.isoformat()}
+
+
+def agree(name: str, a: list, b: list) -> None:
+    left = {(org, day): cost for org, day, cost in a}
+    right = {(org, day): cost for org, day, cost in b}
+    if left.keys() != right.keys():
+        raise AssertionError(f"{name}: different org-days: {sorted(left.keys() ^ right.keys())[:5]}")
+    worst = max((abs(left[k] - right[k]) for k in left), default=0.0)
+    if worst > AGREEMENT_TOLERANCE_USD:
+        raise AssertionError(f"{name}: cost per org per day differs by up to ${worst:.9f}")
+
+
+def measure_size(work: Path, llm_calls: int, args: argparse.Namespace) -> dict:
+    folder = work / f"size_{llm_calls}"
+    landing = folder / "landing"
+    data = make_dataset(landing, llm_calls, args.days, args.workers)
+    ingest = run_step(python_step("ingest", str(landing), str(folder / "ingest.duckdb")))
+    rawload = run_step(python_step("rawload", str(landing)))
+    warehouse = folder / "pipeline.duckdb"
+    pipeline = run_step(tokenbooks("run", "--landing", str(landing), "--warehouse", str(warehouse)), run_env(work, "x"))
+    pipeline_costs = run_step(python_step("pipeline-costs", str(warehouse))).output["costs"]
+    floor = run_step(python_step("floor", str(landing), str(SEEDS)))
+    agree("floor vs pipeline", floor.output["costs"], pipeline_costs)
+    result = {
+        **data,
+        "ingest": {"seconds": ingest.seconds, "peak_rss_mb": ingest.peak_rss_mb, "records": ingest.output["records"]},
+        "duckdb_raw_load": {"seconds": rawload.seconds, "records": rawload.output["records"]},
+        "pipeline_full": {"seconds": pipeline.seconds, "peak_rss_mb": pipeline.peak_rss_mb},
+        "floor": {"seconds": floor.output["total_s"], "peak_rss_mb": floor.peak_rss_mb},
+    }
+    if llm_calls <= args.pandas_max:
+        pandas = run_step(python_step("pandas", str(landing), str(SEEDS)))
+        agree("pandas vs pipeline", pandas.output["costs"], pipeline_costs)
+        result["pandas"] = {"seconds": pandas.output["total_s"], "peak_rss_mb": pandas.peak_rss_mb}
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def measure_incremental(work: Path, history_days: int, daily_calls: int, args: argparse.Namespace) -> dict:
+    folder = work / f"history_{history_days}"
+    landing = folder / "landing"
+    make_dataset(landing, daily_calls * (history_days + 1), history_days + 1, args.workers)
+    warehouse = str(folder / "w.duckdb")
+    env = run_env(work, f"h{history_days}")
+    new_day = START + timedelta(days=history_days)
+    run_step(
+        tokenbooks(
+            "run", "--landing", str(landing), "--warehouse", warehouse, "--start", str(START), "--end", str(new_day)
+        ),
+        env,
+    )
+    step = run_step(
+        tokenbooks(
+            "run",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            warehouse,
+            "--start",
+            str(new_day),
+            "--end",
+            str(new_day + timedelta(days=1)),
+        ),
+        env,
+    )
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "history_days": history_days,
+        "daily_llm_calls": daily_calls,
+        "seconds": step.seconds,
+        "peak_rss_mb": step.peak_rss_mb,
+    }
+
+
+def slope_per_million(sizes: list[dict], key: str) -> float | None:
+    """Seconds per million LLM calls between the smallest and the largest size."""
+    points = [(s["llm_calls"], s[key]["seconds"]) for s in sizes if key in s]
+    if len(points) < 2 or points[-1][0] == points[0][0]:
+        return None
+    return (points[-1][1] - points[0][1]) / (points[-1][0] - points[0][0]) * 1e6
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def summarize(results: dict) -> dict:
+    sizes = results["sizes"]
+    slopes = {k: slope_per_million(sizes, k) for k in ("pipeline_full", "floor", "pandas", "ingest")}
+    incremental = {r["history_days"]: r["seconds"] for r in results["incremental"]}
+    histories = sorted(incremental)
+    largest = sizes[-1]
+    ingest_rate = largest["ingest"]["records"] / largest["ingest"]["seconds"]
+    raw_rate = largest["duckdb_raw_load"]["records"] / largest["duckdb_raw_load"]["seconds"]
+    return {
+        "fixed_overhead_s": results["fixed_overhead"]["seconds"],
+        "slope_s_per_million_calls": slopes,
+        "pipeline_slope_over_floor_slope": ratio(slopes["pipeline_full"], slopes["floor"]),
+        "pandas_slope_over_pipeline_slope": ratio(slopes["pandas"], slopes["pipeline_full"]),
+        "incremental_longest_over_shortest_history": ratio(incremental[histories[-1]], incremental[histories[0]])
+        if len(histories) > 1
+        else None,
+        "ingest_rate_records_per_s": ingest_rate,
+        "duckdb_raw_load_rate_records_per_s": raw_rate,
+        "ingest_rate_over_raw_load_rate": ingest_rate / raw_rate,
+        "peak_rss_mb_largest": max(largest[k]["peak_rss_mb"] for k in ("ingest", "pipeline_full")),
+    }
+
+
+def table(results: dict) -> str:
+    def fmt(value: float | None, digits: int = 2) -> str:
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    lines = [
+        "| size (LLM calls) | data MB | ingest s | raw load s | full run s | floor s | pandas s | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in results["sizes"]:
+        lines.append(
+            f"| {s['llm_calls']:,} | {s['bytes'] / 1e6:.0f} | {fmt(s['ingest']['seconds'])} | "
+            f"{fmt(s['duckdb_raw_load']['seconds'])} | {fmt(s['pipeline_full']['seconds'])} | "
+            f"{fmt(s['floor']['seconds'])} | {fmt(s.get('pandas', {}).get('seconds'))} | "
+            f"{fmt(max(s['ingest']['peak_rss_mb'], s['pipeline_full']['peak_rss_mb']), 0)} |"
+        )
+    for r in results["incremental"]:
+        lines.append(
+            f"\nincremental day on {r['history_days']} days of history ({r['daily_llm_calls']:,} calls/day): "
+            f"{fmt(r['seconds'])} s"
+        )
+    lines.append("")
+    for key, value in results["summary"].items():
+        lines.append(f"- {key}: {json.dumps(value) if isinstance(value, dict) else fmt(value, 3)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.harness", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="20000,100000", help="LLM calls per dataset, comma separated")
+    parser.add_argument("--days", type=int, default=30, help="days each size is spread over")
+    parser.add_argument("--history-days", default="30,365", help="histories for the incremental measurement")
+    parser.add_argument(
+        "--daily-calls", type=int, help="LLM calls per day for incremental runs (default: smallest size / days)"
+    )
+    parser.add_argument("--pandas-max", type=int, default=2_000_000, help="largest size pandas is run at")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes generating data")
+    parser.add_argument("--work", type=Path, default=REPO / "bench_out", help="scratch and output directory")
+    parser.add_argument("--keep", action="store_true", help="keep generated data and warehouses")
+    args = parser.parse_args(argv)
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    histories = sorted(int(h) for h in args.history_days.split(","))
+    daily_calls = args.daily_calls or max(10, sizes[0] // args.days)
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    results: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        },
+        "arguments": {k: str(v) for k, v in vars(args).items()},
+    }
+    tiny = args.work / "tiny"
+    make_dataset(tiny / "landing", 100, 1, 1)
+    overhead = run_step(
+        tokenbooks("run", "--landing", str(tiny / "landing"), "--warehouse", str(tiny / "w.duckdb")),
+        run_env(args.work, "tiny"),
+    )
+    results["fixed_overhead"] = asdict(overhead) | {"output": None}
+    results["sizes"] = []
+    for size in sizes:
+        print(f"measuring {size:,} LLM calls ...", file=sys.stderr, flush=True)
+        results["sizes"].append(measure_size(args.work, size, args))
+    results["incremental"] = []
+    for history in histories:
+        print(f"measuring one new day on {history} days of history ...", file=sys.stderr, flush=True)
+        results["incremental"].append(measure_incremental(args.work, history, daily_calls, args))
+    results["summary"] = summarize(results)
+    (args.work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
