@@ -1,4 +1,4 @@
-"""Where the three price maps disagree about a seeded model (pricing_source_disagreements.csv).
+"""Where the three price maps disagree about a seeded model (price_map_disagreements.csv).
 
 Each seeded (provider, model) is looked up in every map with that map's own matching rules (genai-prices
 ``match`` clauses, LiteLLM keys, Langfuse ``matchPattern`` regexes, case-insensitive) and the maps'
