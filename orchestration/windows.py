@@ -1,4 +1,7 @@
-"""Which days a ``tokenbooks run`` covers: the days asked for, else the days present in the data.
+"""Time windows: which days a ``tokenbooks run`` covers, and the event-time window a run loads and builds.
+
+A run over partitions loads, and rebuilds in dbt, ``[first day - lookback, day after the last day)``: the
+lookback picks up records that became visible late, and rebuilds their marts in the same run.
 
 Days asked for are half-open like every window in tokenbooks: ``--start`` included, ``--end`` excluded.
 
@@ -10,8 +13,9 @@ it are left out, with a note saying why.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import dagster as dg
 import duckdb
 
 from ingestion.records import ENDPOINTS
@@ -19,6 +23,26 @@ from ingestion.sources import ConfigError, LandingSource
 from orchestration.partitions import PARTITIONS_START_ENV
 
 ONE_DAY = timedelta(days=1)
+# Timestamps in the raw tables are naive UTC, so the dbt vars are too (no offset for the SQL to cast away).
+DBT_VAR_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def load_window(partition_window: dg.TimeWindow, lookback_period: timedelta) -> tuple[datetime, datetime]:
+    """The event-time window to load: the partitions' window, starting earlier to catch late records."""
+    return partition_window.start - lookback_period, partition_window.end
+
+
+def dbt_vars_for_window(partition_window: dg.TimeWindow, lookback_period: timedelta) -> dict[str, str]:
+    """dbt vars for a partition window: the half-open event-time window ``[window_start, window_end)``.
+
+    It is the window the ingestion assets loaded, lookback included: late records loaded for earlier days
+    are rebuilt into the incremental marts by the same run.
+    """
+    start, end = load_window(partition_window, lookback_period)
+    return {
+        "window_start": start.astimezone(UTC).strftime(DBT_VAR_TIMESTAMP_FORMAT),
+        "window_end": end.astimezone(UTC).strftime(DBT_VAR_TIMESTAMP_FORMAT),
+    }
 
 
 @dataclass(frozen=True)

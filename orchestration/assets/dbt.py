@@ -7,12 +7,11 @@ from lists kept in Python.
 """
 
 import json
-from datetime import UTC, timedelta
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.assets.ingestion import DUCKDB_POOL, load_window
+from orchestration.assets.ingestion import DUCKDB_POOL
 from orchestration.partitions import daily_partitions
 from orchestration.resources import (
     WarehouseResource,
@@ -21,23 +20,7 @@ from orchestration.resources import (
     tokenbooks_dbt,
     warehouse_env_for_dbt,
 )
-
-# Timestamps in the raw tables are naive UTC, so the vars are too (no offset for the SQL to cast away).
-DBT_VAR_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S"
-
-
-def dbt_vars_for_window(partition_window: dg.TimeWindow, lookback_period: timedelta) -> dict[str, str]:
-    """dbt vars for a partition window: the half-open event-time window ``[window_start, window_end)``.
-
-    It is the window the ingestion assets loaded, lookback included: late records loaded for earlier days
-    are rebuilt into the incremental marts by the same run.
-    """
-    start, end = load_window(partition_window, lookback_period)
-    return {
-        "window_start": start.astimezone(UTC).strftime(DBT_VAR_TIMESTAMP_FORMAT),
-        "window_end": end.astimezone(UTC).strftime(DBT_VAR_TIMESTAMP_FORMAT),
-    }
-
+from orchestration.windows import dbt_vars_for_window
 
 prepare_dbt_manifest_if_dev()
 

@@ -5,14 +5,13 @@ window and reports the load's counts. Asset keys are ``raw/<table>``, the same k
 source ``raw.<table>``, so the dbt models hang below the loads in one graph.
 """
 
-from datetime import datetime, timedelta
-
 import dagster as dg
 
 from ingestion.load import RAW_SCHEMA, ingest_endpoint
 from ingestion.records import ENDPOINTS, Endpoint
 from orchestration.partitions import daily_partitions
 from orchestration.resources import PlatformSourceResource, WarehouseResource, lookback
+from orchestration.windows import load_window
 
 GROUP = "ingestion"
 DUCKDB_POOL = "duckdb"
@@ -23,11 +22,6 @@ SHARED_LOAD_TABLES = {
     "load_batches": "One row per committed load chunk: window, source and counts (fetched = loaded + "
     "duplicates + quarantined).",
 }
-
-
-def load_window(partition_window: dg.TimeWindow, lookback_period: timedelta) -> tuple[datetime, datetime]:
-    """The event-time window to load: the partitions' window, starting earlier to catch late records."""
-    return partition_window.start - lookback_period, partition_window.end
 
 
 def raw_asset_key(table: str) -> dg.AssetKey:

@@ -1,8 +1,15 @@
-"""The dbt assets are defined from dbt's manifest: parse the dbt project (only when the manifest is missing or
-older than the project files) before the test modules import the Definitions."""
+"""The Definitions, loaded once per session after parsing the dbt project (only when the manifest is missing
+or older than the project files). A fixture rather than an import, so a dbt project that does not parse
+fails the tests that need it, not the collection of the whole suite."""
+
+import pytest
 
 from orchestration.resources import prepare_dbt_manifest
 
 
-def pytest_configure(config):
+@pytest.fixture(scope="session")
+def defs():
     prepare_dbt_manifest()
+    from orchestration.definitions import defs
+
+    return defs

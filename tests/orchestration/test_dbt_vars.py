@@ -2,9 +2,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import dagster as dg
 
-from orchestration.assets.dbt import dbt_vars_for_window
-from orchestration.assets.ingestion import load_window
 from orchestration.partitions import daily_partitions
+from orchestration.windows import dbt_vars_for_window, load_window
 
 NO_LOOKBACK = timedelta(0)
 

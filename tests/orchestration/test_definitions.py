@@ -7,7 +7,6 @@ import pytest
 
 from ingestion.records import ENDPOINTS
 from orchestration.assets.ingestion import RECONCILES_CHECK
-from orchestration.definitions import defs
 from orchestration.partitions import daily_partitions
 from orchestration.schedules import DAILY_JOB_NAME
 
@@ -15,7 +14,7 @@ RAW_TABLES = sorted(endpoint.table for endpoint in ENDPOINTS.values())
 
 
 @pytest.fixture(scope="module")
-def graph():
+def graph(defs):
     return defs.resolve_asset_graph()
 
 
@@ -34,7 +33,7 @@ def upstream(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
     return seen
 
 
-def test_definitions_load():
+def test_definitions_load(defs):
     dg.Definitions.validate_loadable(defs)
 
 
@@ -89,20 +88,20 @@ def test_dbt_tests_are_asset_checks_of_the_models(graph):
     assert any(check.name.startswith("unique_") for check in checks)
 
 
-def test_the_duckdb_assets_run_one_at_a_time_and_backfill_in_one_run():
+def test_the_duckdb_assets_run_one_at_a_time_and_backfill_in_one_run(defs):
     for assets_def in defs.assets:
         if isinstance(assets_def, dg.AssetsDefinition) and assets_def.is_executable:
             assert assets_def.op.pool == "duckdb", assets_def.op.name
             assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.op.name
 
 
-def test_the_daily_job_runs_the_whole_graph(graph):
+def test_the_daily_job_runs_the_whole_graph(defs, graph):
     job = defs.resolve_job_def(DAILY_JOB_NAME)
 
     assert job.asset_layer.selected_asset_keys == graph.materializable_asset_keys
 
 
-def test_the_schedule_runs_yesterday_at_two_utc():
+def test_the_schedule_runs_yesterday_at_two_utc(defs):
     schedule = defs.resolve_schedule_def(f"{DAILY_JOB_NAME}_schedule")
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
 

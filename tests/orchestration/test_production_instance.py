@@ -17,7 +17,6 @@ import dagster as dg
 import pytest
 
 from orchestration.assets.ingestion import RECONCILES_CHECK
-from orchestration.definitions import defs
 from orchestration.schedules import DAILY_JOB_NAME
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -109,7 +108,7 @@ def postgres_rows(settings: dict, sql: str, *params: object) -> list[tuple]:
         con.close()
 
 
-def test_runs_and_materializations_are_stored_in_postgres(postgres_server, production_home, tmp_path):
+def test_runs_and_materializations_are_stored_in_postgres(defs, postgres_server, production_home, tmp_path):
     landing = tmp_path / "landing"
     (landing / "organizations").mkdir(parents=True)
     (landing / "organizations" / "snapshot.jsonl").write_text("".join(json.dumps(o) + "\n" for o in ORGANIZATIONS))
