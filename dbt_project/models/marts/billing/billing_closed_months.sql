@@ -1,0 +1,14 @@
+-- The closed billing months: written only by the operation close_billing_month, never rebuilt by dbt
+-- (incremental, full_refresh false: a run inserts nothing, --full-refresh leaves it alone).
+
+{{ config(
+    materialized='incremental',
+    full_refresh=false,
+    on_schema_change='append_new_columns',
+    schema='billing',
+) }}
+
+select
+    cast(null as date) as billing_month,
+    cast(null as timestamp) as closed_at
+where false
