@@ -1,0 +1,144 @@
+-- One row per span, laid out in the order its trace ran (request, retrieval, each LLM attempt, post-
+-- processing, ...) with timings, tokens, cost and the redacted payloads: `where trace_id = '...'
+-- order by step_number` shows how one request was handled.
+-- Incremental (delete+insert on trace_id): a run rebuilds every trace with a span in its event window,
+-- from all of that trace's spans (so the step numbers stay whole), and every trace with a call still
+-- pending here, so its cost appears once the call is priced.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='trace_id',
+    on_schema_change='append_new_columns',
+) }}
+
+with
+
+spans as (
+
+    select * from {{ ref('stg_platform__spans') }}
+    where trace_id is not null
+
+),
+
+llm_calls as (
+
+    select * from {{ ref('fct_llm_calls') }}
+
+),
+
+touched_traces as (
+
+    select distinct trace_id from spans
+    where {{ in_event_window('started_at') }}
+
+    {% if is_incremental() %}
+        union
+
+        select trace_id from {{ this }}
+        where cost_status = 'pending'
+    {% endif %}
+
+),
+
+steps as (
+
+    select
+        spans.*,
+        llm_calls.provider,
+        llm_calls.model,
+        llm_calls.service_tier,
+        llm_calls.attempt,
+        llm_calls.error_type,
+        llm_calls.input_tokens,
+        llm_calls.cache_read_tokens,
+        llm_calls.cache_write_tokens,
+        llm_calls.output_tokens,
+        llm_calls.reasoning_tokens,
+        llm_calls.price_id,
+        llm_calls.cost_status,
+        llm_calls.cost_usd,
+        {{ dbt.dateadd('millisecond', 'coalesce(spans.duration_ms, 0)', 'spans.started_at') }} as ended_at,
+        min(spans.started_at) over (partition by spans.trace_id) as trace_started_at,
+        -- in start order; at the same instant the request span first, then attempts in their order
+        row_number() over (
+            partition by spans.trace_id
+            order by
+                spans.started_at,
+                case when spans.kind = 'request' then 0 else 1 end,
+                coalesce(llm_calls.attempt, 0),
+                spans.span_id
+        ) as step_number
+
+    from spans
+
+    left join llm_calls
+        on spans.span_id = llm_calls.span_id
+
+    where spans.trace_id in (select touched_traces.trace_id from touched_traces)
+
+),
+
+final as (
+
+    select
+        -- ids
+        trace_id,
+        step_number,
+        span_id,
+        parent_span_id,
+        organization_id,
+        conversation_id,
+
+        -- step
+        workflow,
+        kind,
+        span_name,
+        status,
+
+        -- llm attempt (NULL for other kinds)
+        provider,
+        model,
+        service_tier,
+        attempt,
+        error_type,
+
+        -- timings
+        -- dbt's cross-database datediff: one long line, and a float on some warehouses
+        cast(
+            {{ dbt.datediff('trace_started_at', 'started_at', 'millisecond') }} as bigint  -- noqa: LT05
+        ) as start_offset_ms,
+        duration_ms,
+
+        -- tokens
+        input_tokens,
+        cache_read_tokens,
+        cache_write_tokens,
+        output_tokens,
+        reasoning_tokens,
+
+        -- money
+        price_id,
+        cost_status,
+        cost_usd,
+
+        -- payloads as stored: redacted at ingestion; one over 16 KiB is kept as its first 16,384
+        -- characters only, in payload_truncated_text
+        {{ json_text('payload', 'input') }} as payload_input,
+        {{ json_text('payload', 'output') }} as payload_output,
+        case
+            when {{ json_text('payload', 'truncated') }} = 'true' then {{ json_text('payload', 'text') }}
+        end as payload_truncated_text,
+        cast(attributes as varchar) as attributes,
+
+        -- timestamps
+        started_at,
+        ended_at,
+        trace_started_at,
+        cast(trace_started_at as date) as trace_date
+
+    from steps
+
+)
+
+select * from final
