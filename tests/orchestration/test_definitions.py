@@ -62,8 +62,20 @@ def test_every_endpoint_has_a_partitioned_ingestion_asset_with_its_reconciliatio
         assert {check.name for check in node.check_keys} == {RECONCILES_CHECK}
 
 
-def test_every_materializable_asset_shares_the_daily_partitions(graph):
-    assert {graph.get(key).partitions_def for key in graph.materializable_asset_keys} == {daily_partitions}
+@pytest.fixture(scope="module")
+def pipeline_assets(defs) -> list[dg.AssetsDefinition]:
+    """The ingestion assets and the dbt assets: the pipeline the daily job and `tokenbooks run` execute."""
+    from orchestration.assets.dbt import dbt_models
+    from orchestration.assets.ingestion import ingestion_assets
+
+    return [*ingestion_assets, dbt_models]
+
+
+def test_the_daily_job_runs_every_load_and_every_dbt_asset_on_the_daily_partitions(defs, graph, pipeline_assets):
+    selected = defs.resolve_job_def(DAILY_JOB_NAME).asset_layer.selected_asset_keys
+
+    assert {key for assets_def in pipeline_assets for key in assets_def.keys} <= selected
+    assert {graph.get(key).partitions_def for key in selected} == {daily_partitions}
 
 
 def test_lineage_runs_raw_to_staging_to_marts(graph):
@@ -88,17 +100,10 @@ def test_dbt_tests_are_asset_checks_of_the_models(graph):
     assert any(check.name.startswith("unique_") for check in checks)
 
 
-def test_the_duckdb_assets_run_one_at_a_time_and_backfill_in_one_run(defs):
-    for assets_def in defs.assets:
-        if isinstance(assets_def, dg.AssetsDefinition) and assets_def.is_executable:
-            assert assets_def.op.pool == "duckdb", assets_def.op.name
-            assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.op.name
-
-
-def test_the_daily_job_runs_the_whole_graph(defs, graph):
-    job = defs.resolve_job_def(DAILY_JOB_NAME)
-
-    assert job.asset_layer.selected_asset_keys == graph.materializable_asset_keys
+def test_the_pipeline_assets_run_one_at_a_time_and_backfill_in_one_run(pipeline_assets):
+    for assets_def in pipeline_assets:
+        assert assets_def.op.pool == "duckdb", assets_def.op.name
+        assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.op.name
 
 
 def test_the_schedule_runs_yesterday_at_two_utc(defs):
