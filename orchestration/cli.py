@@ -78,8 +78,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=run_command)
 
+    add_export_command(commands.add_parser("export", help="CSV of one organization's rows of a mart"))
     add_sample_commands(commands.add_parser("sample", help="the sample AI platform: data generator and API emulator"))
     return parser
+
+
+def add_export_command(export: argparse.ArgumentParser) -> None:
+    export.description = (
+        "Write one organization's rows of a mart (schema marts, with organization_id) as CSV with a header, for "
+        "finance or a customer asking for their data. The range applies to the mart's day column (else its "
+        "first *_at column) and is half-open: --start 2026-11-01 --end 2026-12-01 is November."
+    )
+    export.add_argument("--mart", required=True, metavar="NAME", help="mart to export, e.g. agg_org_daily")
+    export.add_argument("--org", required=True, metavar="ORG", help="organization id, e.g. org_acme")
+    export.add_argument("--start", type=day, metavar="DATE", help="first day (UTC) included")
+    export.add_argument("--end", type=day, metavar="DATE", help="day (UTC) the range ends, excluded")
+    export.add_argument("--out", metavar="FILE", help="CSV file to write (default: standard output)")
+    export.add_argument(
+        "--warehouse",
+        metavar="PATH",
+        help=f"DuckDB warehouse file (default: ${resources.WAREHOUSE_ENV}, else {resources.DEFAULT_WAREHOUSE})",
+    )
+    export.set_defaults(handler=export_command)
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from orchestration.exports import ExportError, export_mart
+
+    out_path = Path(args.out) if args.out else None
+    try:
+        rows = export_mart(
+            resources.warehouse_path(args.warehouse),
+            args.mart,
+            args.org,
+            out_path=out_path,
+            out=sys.stdout,
+            start=args.start,
+            end=args.end,
+        )
+    except ExportError as error:
+        raise ConfigError(str(error)) from None
+    print(f"exported {rows} rows of marts.{args.mart} for {args.org} to {out_path or 'stdout'}", file=sys.stderr)
+    return 0
 
 
 def _defaults(function: Callable[..., object]) -> dict[str, object]:
