@@ -14,6 +14,11 @@ Every record, from a landing file or an API page, goes through one vectorized Du
 
 Files are loaded in chunks, one transaction each, so a killed load resumes by simply running again: committed
 chunks come back as duplicates, the rest loads, and the raw tables end as an uninterrupted run leaves them.
+
+Steps 1-3 run in DuckDB whatever the warehouse (``_stage_chunk``: the validated chunk waits in temp tables);
+the writes (``_write_chunk``) are portable SQL run through a ``WarehouseSession`` (``ingestion.warehouse``):
+on a DuckDB file in the same connection, on PostgreSQL after the staged rows are copied into the chunk's
+transaction (``ingestion.postgres``).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from ingestion.records import ENDPOINTS, Endpoint
 from ingestion.redaction import payload_sql
 from ingestion.sources import ApiSource, ConfigError, LandingSource, Source
 from ingestion.validation import extract_sql, framed, raw_columns, reasons_sql
+from ingestion.warehouse import Warehouse, WarehouseSession, as_warehouse, sql_str
+from ingestion.warehouse import connect as connect  # the DuckDB connection callers used before warehouses
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,20 @@ LOAD_BATCH_COLUMNS = (
     ("corrections", "bigint"),
     ("outside_window", "bigint"),
 )
+COUNT_NAMES = ("fetched", "loaded", "duplicates", "quarantined", "corrections", "outside_window")
+# A validated chunk waits in DuckDB temp tables: _candidates (raw rows plus these) and _bad (quarantine rows).
+CANDIDATE_EXTRA_COLUMNS = (
+    ("_record", "json"),
+    ("_record_hash", "varchar"),
+    ("_source", "varchar"),
+    ("record_id", "varchar"),
+    ("seq", "bigint"),
+)
+STAGED_BAD_COLUMNS = (
+    *(column for column in QUARANTINE_COLUMNS if column[0] not in ("_batch_id", "_loaded_at")),
+    ("seq", "bigint"),
+)
+STAGING_TABLES = ("_lines", "_parsed", "_checked", "_candidates", "_bad")
 # Files are committed in chunks of about this many bytes (compressed size for .gz): the unit of resumption
 # and of peak memory. Override with TOKENBOOKS_LOAD_CHUNK_BYTES.
 DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024
@@ -105,44 +126,56 @@ class LoadResult:
         return self.fetched == self.loaded + self.duplicates + self.quarantined
 
     def add(self, other: LoadResult) -> None:
-        for name in ("fetched", "loaded", "duplicates", "quarantined", "corrections", "outside_window"):
+        for name in COUNT_NAMES:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def connect(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
-    """A short-lived connection in UTC (DuckDB allows one writing process per file)."""
-    Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse))
-    con.execute("set TimeZone = 'UTC'")
-    con.execute("set enable_progress_bar = false")
-    return con
-
-
-def _ddl(columns: Iterable[tuple[str, str]]) -> str:
-    return ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
+def _ddl(session: WarehouseSession, columns: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(f'"{name}" {session.column_type(sql_type)}' for name, sql_type in columns)
 
 
 def _raw_table_columns(endpoint: Endpoint) -> list[tuple[str, str]]:
     return [(c.name, c.sql_type) for c in raw_columns(endpoint.model)] + list(METADATA_COLUMNS)
 
 
-def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema and tables; columns added to the contract later are added in place."""
-    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+def _candidate_columns(endpoint: Endpoint) -> list[tuple[str, str]]:
+    return [(c.name, c.sql_type) for c in raw_columns(endpoint.model)] + list(CANDIDATE_EXTRA_COLUMNS)
+
+
+def ensure_raw_tables(session: WarehouseSession) -> None:
+    """Create the raw schema and tables; columns added to the contract later are added in place.
+
+    Only missing tables and columns are touched: on PostgreSQL even a no-op ``alter table`` would wait for
+    every reader of the table (dbt) to finish.
+    """
     tables = {e.table: _raw_table_columns(e) for e in ENDPOINTS.values()}
     tables["quarantine"] = list(QUARANTINE_COLUMNS)
     tables["load_batches"] = list(LOAD_BATCH_COLUMNS)
-    for table, columns in tables.items():
-        con.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({_ddl(columns)})")
-        for name, sql_type in columns:
-            con.execute(f'alter table {RAW_SCHEMA}.{table} add column if not exists "{name}" {sql_type}')
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    with session.transaction():
+        session.lock(RAW_SCHEMA)
+        session.execute(f"create schema if not exists {RAW_SCHEMA}")
+        existing: dict[str, set[str]] = {}
+        for table, column in session.fetchall(
+            f"select table_name, column_name from information_schema.columns where table_schema = '{RAW_SCHEMA}'"
+        ):
+            existing.setdefault(table, set()).add(column)
+        for table, columns in tables.items():
+            if table not in existing:
+                session.execute(f"create table {RAW_SCHEMA}.{table} ({_ddl(session, columns)})")
+                continue
+            for name, sql_type in columns:
+                if name not in existing[table]:
+                    session.execute(
+                        f'alter table {RAW_SCHEMA}.{table} add column "{name}" {session.column_type(sql_type)}'
+                    )
+        for endpoint in ENDPOINTS.values():
+            table = f"{RAW_SCHEMA}.{endpoint.table}"
+            session.create_lookup_index(table, (endpoint.id_field, "_record_hash"))
+            session.create_lookup_index(table, ("_delivery_seq",))
+        session.create_lookup_index(f"{RAW_SCHEMA}.quarantine", ("endpoint", "_line_hash"))
 
 
 def _chunks(files: Sequence[Path]) -> list[list[Path]]:
@@ -167,8 +200,179 @@ def _insert_list(endpoint: Endpoint) -> str:
     return ", ".join(parts)
 
 
-def _load_chunk(
+def _literal(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, datetime):
+        return f"cast({sql_str(value.isoformat(sep=' '))} as timestamp)"
+    if isinstance(value, int):
+        return str(value)
+    return sql_str(str(value))
+
+
+@dataclass(frozen=True)
+class StagedChunk:
+    """Counts of a validated chunk, whose rows wait in ``_candidates`` and ``_bad``."""
+
+    fetched: int
+    outside_window: int
+    quarantined: int
+
+
+def _stage_chunk(
     con: duckdb.DuckDBPyConnection,
+    endpoint: Endpoint,
+    files: list[Path],
+    *,
+    in_window: str,
+    source_label: str | None,
+) -> StagedChunk:
+    """Read, validate and type a chunk in DuckDB (no warehouse table is read), leaving two temp tables:
+
+    ``_candidates``: valid records in the window, the first delivery of each (id, hash), as raw rows;
+    ``_bad``: invalid lines with every reason, the first delivery of each distinct line.
+    """
+    file_list = "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
+    columns = raw_columns(endpoint.model)
+    event_expr = next(c.expression for c in columns if c.name == endpoint.event_time_field)
+    id_text = f'"_s_{endpoint.id_field}"'
+    typed_columns = ",\n                   ".join(f'{c.expression} as "{c.name}"' for c in columns)
+    source_expr = sql_str(source_label) if source_label else "filename"
+    # 1. lines in delivery order; read_csv keeps file order and line order (insertion order preserved)
+    con.execute(f"""
+        create or replace temp table _lines as
+        select filename, row_number() over () as seq, line
+        from read_csv({file_list}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(0),
+                      quote = '', escape = '', auto_detect = false, filename = true,
+                      max_line_size = 1073741824)
+    """)
+    # 2. parse once, validate and type every field; line numbers are per file
+    con.execute(f"""
+        create or replace temp table _parsed as
+        with file_starts as (
+            select filename, min(seq) as first_seq from _lines group by filename
+        ),
+        numbered as (
+            select l.filename, l.seq, l.line,
+                   l.seq - f.first_seq + 1 as line_number,
+                   case when json_valid(l.line) then json(l.line) end as j
+            from _lines l
+            join file_starts f on f.filename = l.filename
+            where trim(coalesce(l.line, '')) <> ''
+        )
+        select *, {extract_sql(endpoint.model)} as _v from numbered
+    """)
+    con.execute(f"""
+        create or replace temp table _checked as
+        select filename, seq, line, line_number, j,
+               case
+                   when j is null then 'malformed JSON'
+                   when json_type(j) <> 'OBJECT' then 'not a JSON object'
+                   else {reasons_sql(endpoint.model)}
+               end as reason,
+               {id_text} as record_id,
+               {event_expr} as event_at,
+               md5(cast(j as varchar)) as record_hash,
+               {typed_columns}
+        from {framed(endpoint.model, "_parsed", "_v")}
+    """)
+    # 3. valid records in the window, first delivery of each (id, hash), as they will be stored
+    con.execute(f"""
+        create or replace temp table _candidates as
+        with valid as (
+            select *, row_number() over (partition by record_id, record_hash order by seq) as nth
+            from _checked
+            where reason is null and {in_window}
+        )
+        select {_insert_list(endpoint)},
+               json_merge_patch(j, '{{"payload": null}}') as _record,
+               record_hash as _record_hash,
+               {source_expr} as _source,
+               record_id,
+               seq
+        from valid
+        where nth = 1
+    """)
+    # 4. invalid lines: every reason, the line as delivered, once per distinct bad line
+    con.execute(f"""
+        create or replace temp table _bad as
+        with bad as (
+            select *, md5(line) as line_hash,
+                   row_number() over (partition by md5(line) order by seq) as nth
+            from _checked where reason is not null
+        )
+        select {sql_str(endpoint.name)} as endpoint, reason, line as raw_line, record_id,
+               {source_expr} as _source, line_number, line_hash as _line_hash, seq
+        from bad
+        where nth = 1
+    """)
+    (fetched, outside, quarantined) = con.execute(f"""
+        select count(*) filter (where reason is not null or ({in_window})),
+               count(*) filter (where reason is null and not ({in_window})),
+               count(*) filter (where reason is not null)
+        from _checked
+    """).fetchone()
+    return StagedChunk(fetched=fetched, outside_window=outside, quarantined=quarantined)
+
+
+def _write_chunk(session: WarehouseSession, endpoint: Endpoint, staged: StagedChunk, batch_id: str) -> LoadResult:
+    """Store the staged chunk (inside the caller's transaction), with portable SQL.
+
+    New = staged candidates whose (id, hash) is not stored yet; a new version of a known id is a correction.
+    """
+    table = f"{RAW_SCHEMA}.{endpoint.table}"
+    id_column = f'"{endpoint.id_field}"'
+    # Two loads of one endpoint must not interleave: each reads what is stored, then appends.
+    session.lock(table)
+    session.execute("drop table if exists _new")
+    session.execute(f"""
+        create temp table _new as
+        select c.* from _candidates c
+        where not exists (
+            select 1 from {table} t where t.{id_column} = c.record_id and t._record_hash = c._record_hash
+        )
+    """)
+    (loaded, corrections) = session.fetchone(f"""
+        select count(*),
+               count(*) filter (where exists (select 1 from {table} t where t.{id_column} = n.record_id)
+                                or exists (select 1 from _new o where o.record_id = n.record_id and o.seq < n.seq))
+        from _new n
+    """)
+    (base_seq,) = session.fetchone(f"select coalesce(max(_delivery_seq), 0) from {table}")
+    raw_names = ", ".join(f'"{c.name}"' for c in raw_columns(endpoint.model))
+    session.execute(f"""
+        insert into {table} ({raw_names}, _record, _record_hash, _batch_id, _loaded_at, _source, _delivery_seq)
+        select {raw_names}, _record, _record_hash, {sql_str(batch_id)}, timezone('UTC', now()), _source,
+               {base_seq} + seq
+        from _new
+        order by seq
+    """)
+    session.execute("drop table _new")
+    session.execute(f"""
+        insert into {RAW_SCHEMA}.quarantine
+            (endpoint, reason, raw_line, record_id, _source, line_number, _line_hash, _batch_id, _loaded_at)
+        select endpoint, reason, raw_line, record_id, _source, line_number, _line_hash, {sql_str(batch_id)},
+               timezone('UTC', now())
+        from _bad b
+        where not exists (
+            select 1 from {RAW_SCHEMA}.quarantine q where q.endpoint = b.endpoint and q._line_hash = b._line_hash
+        )
+        order by seq
+    """)
+    return LoadResult(
+        endpoint.name,
+        batch_id,
+        fetched=staged.fetched,
+        loaded=loaded,
+        duplicates=staged.fetched - loaded - staged.quarantined,
+        quarantined=staged.quarantined,
+        corrections=corrections,
+        outside_window=staged.outside_window,
+    )
+
+
+def _load_chunk(
+    session: WarehouseSession,
     endpoint: Endpoint,
     files: list[Path],
     *,
@@ -177,134 +381,22 @@ def _load_chunk(
     chunk: int,
     source_label: str | None,
 ) -> LoadResult:
-    table = f"{RAW_SCHEMA}.{endpoint.table}"
-    file_list = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
-    columns = raw_columns(endpoint.model)
-    event_expr = next(c.expression for c in columns if c.name == endpoint.event_time_field)
-    id_text = f'"_s_{endpoint.id_field}"'
-    typed_columns = ",\n                   ".join(f'{c.expression} as "{c.name}"' for c in columns)
-    source_expr = _sql_str(source_label) if source_label else "filename"
+    """Validate one chunk in DuckDB, then store it and its ``load_batches`` row in one warehouse transaction."""
     use_window = window is not None and not endpoint.snapshot
     window_utc = (naive_utc(window[0]), naive_utc(window[1])) if use_window and window else (None, None)
     in_window = (
-        f"event_at >= {_sql_str(window_utc[0].isoformat())}::timestamp "
-        f"and event_at < {_sql_str(window_utc[1].isoformat())}::timestamp"
+        f"event_at >= {_literal(window_utc[0])} and event_at < {_literal(window_utc[1])}"
         if window_utc[0] is not None
         else "true"
     )
     started = naive_utc(datetime.now(UTC))
-    con.execute("begin transaction")
     try:
-        # 1. lines in delivery order; read_csv keeps file order and line order (insertion order preserved)
-        con.execute(f"""
-            create or replace temp table _lines as
-            select filename, row_number() over () as seq, line
-            from read_csv({file_list}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(0),
-                          quote = '', escape = '', auto_detect = false, filename = true,
-                          max_line_size = 1073741824)
-        """)
-        # 2. parse once, validate and type every field; line numbers are per file
-        con.execute(f"""
-            create or replace temp table _parsed as
-            with file_starts as (
-                select filename, min(seq) as first_seq from _lines group by filename
-            ),
-            numbered as (
-                select l.filename, l.seq, l.line,
-                       l.seq - f.first_seq + 1 as line_number,
-                       case when json_valid(l.line) then json(l.line) end as j
-                from _lines l
-                join file_starts f on f.filename = l.filename
-                where trim(coalesce(l.line, '')) <> ''
-            )
-            select *, {extract_sql(endpoint.model)} as _v from numbered
-        """)
-        con.execute(f"""
-            create or replace temp table _checked as
-            select filename, seq, line, line_number, j,
-                   case
-                       when j is null then 'malformed JSON'
-                       when json_type(j) <> 'OBJECT' then 'not a JSON object'
-                       else {reasons_sql(endpoint.model)}
-                   end as reason,
-                   {id_text} as record_id,
-                   {event_expr} as event_at,
-                   md5(cast(j as varchar)) as record_hash,
-                   {typed_columns}
-            from {framed(endpoint.model, "_parsed", "_v")}
-        """)
-        # 3. valid records in the window, first delivery of each (id, hash), not already stored
-        con.execute(f"""
-            create or replace temp table _new as
-            with candidates as (
-                select *, row_number() over (partition by record_id, record_hash order by seq) as nth
-                from _checked
-                where reason is null and {in_window}
-            )
-            select c.* from candidates c
-            where c.nth = 1
-              and not exists (
-                  select 1 from {table} t where t."{endpoint.id_field}" = c.record_id
-                  and t._record_hash = c.record_hash
-              )
-        """)
-        (fetched, outside, quarantined) = con.execute(f"""
-            select count(*) filter (where reason is not null or ({in_window})),
-                   count(*) filter (where reason is null and not ({in_window})),
-                   count(*) filter (where reason is not null)
-            from _checked
-        """).fetchone()
-        (loaded, corrections) = con.execute(f"""
-            select count(*),
-                   count(*) filter (where exists (select 1 from {table} t where t."{endpoint.id_field}" = n.record_id)
-                                    or exists (select 1 from _new o where o.record_id = n.record_id
-                                               and o.seq < n.seq))
-            from _new n
-        """).fetchone()
-        (base_seq,) = con.execute(f"select coalesce(max(_delivery_seq), 0) from {table}").fetchone()
-        con.execute(f"""
-            insert into {table} by name
-            select {_insert_list(endpoint)},
-                   json_merge_patch(j, '{{"payload": null}}') as _record,
-                   record_hash as _record_hash,
-                   {_sql_str(batch_id)} as _batch_id,
-                   timezone('UTC', now()) as _loaded_at,
-                   {source_expr} as _source,
-                   {base_seq} + seq as _delivery_seq
-            from _new
-            order by seq
-        """)
-        # 4. quarantine: every reason, the line as delivered, once per distinct bad line
-        con.execute(f"""
-            insert into {RAW_SCHEMA}.quarantine by name
-            with bad as (
-                select *, md5(line) as _line_hash,
-                       row_number() over (partition by md5(line) order by seq) as nth
-                from _checked where reason is not null
-            )
-            select {_sql_str(endpoint.name)} as endpoint, reason, line as raw_line, record_id,
-                   {source_expr} as _source, line_number, _line_hash,
-                   {_sql_str(batch_id)} as _batch_id, timezone('UTC', now()) as _loaded_at
-            from bad b
-            where nth = 1 and not exists (
-                select 1 from {RAW_SCHEMA}.quarantine q
-                where q.endpoint = {_sql_str(endpoint.name)} and q._line_hash = b._line_hash
-            )
-        """)
-        result = LoadResult(
-            endpoint.name,
-            batch_id,
-            fetched=fetched,
-            loaded=loaded,
-            duplicates=fetched - loaded - quarantined,
-            quarantined=quarantined,
-            corrections=corrections,
-            outside_window=outside,
-        )
-        con.execute(
-            f"insert into {RAW_SCHEMA}.load_batches values (?, ?, ?, ?, ?, ?, ?, "
-            "timezone('UTC', now()), ?, ?, ?, ?, ?, ?)",
-            [
+        staged = _stage_chunk(session.staging, endpoint, files, in_window=in_window, source_label=source_label)
+        with session.transaction():
+            session.publish("_candidates", _candidate_columns(endpoint))
+            session.publish("_bad", STAGED_BAD_COLUMNS)
+            result = _write_chunk(session, endpoint, staged, batch_id)
+            batch_row = [
                 batch_id,
                 chunk,
                 endpoint.name,
@@ -312,21 +404,16 @@ def _load_chunk(
                 window_utc[0],
                 window_utc[1],
                 started,
-                result.fetched,
-                result.loaded,
-                result.duplicates,
-                result.quarantined,
-                result.corrections,
-                result.outside_window,
-            ],
-        )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+            ]
+            counts = [getattr(result, name) for name in COUNT_NAMES]
+            session.execute(
+                f"insert into {RAW_SCHEMA}.load_batches ({', '.join(name for name, _ in LOAD_BATCH_COLUMNS)}) "
+                f"values ({', '.join(_literal(v) for v in batch_row)}, timezone('UTC', now()), "
+                f"{', '.join(_literal(v) for v in counts)})"
+            )
     finally:
-        for temp in ("_lines", "_parsed", "_checked", "_new"):
-            con.execute(f"drop table if exists {temp}")
+        for temp in STAGING_TABLES:
+            session.staging.execute(f"drop table if exists {temp}")
     return result
 
 
@@ -342,7 +429,7 @@ def new_batch_id() -> str:
 
 
 def load_files(
-    warehouse: str | Path,
+    warehouse: Warehouse | str | Path,
     endpoint: str,
     files: Sequence[Path],
     *,
@@ -354,17 +441,14 @@ def load_files(
     spec = ENDPOINTS[endpoint]
     batch_id = batch_id or new_batch_id()
     total = LoadResult(endpoint, batch_id)
-    con = connect(warehouse)
-    try:
-        ensure_raw_tables(con)
+    with as_warehouse(warehouse).session() as session:
+        ensure_raw_tables(session)
         for number, chunk in enumerate(_chunks(list(files))):
             part = _load_chunk(
-                con, spec, chunk, window=window, batch_id=batch_id, chunk=number, source_label=source_label
+                session, spec, chunk, window=window, batch_id=batch_id, chunk=number, source_label=source_label
             )
             log.info("committed %s chunk %d: %s", endpoint, number, part.as_dict())
             total.add(part)
-    finally:
-        con.close()
     return total
 
 
@@ -391,7 +475,7 @@ def _spool_api_pages(
 
 
 def ingest_endpoint(
-    warehouse: str | Path,
+    warehouse: Warehouse | str | Path,
     source: Source,
     endpoint: str,
     window: tuple[datetime, datetime] | None = None,
@@ -415,7 +499,7 @@ def ingest_endpoint(
 
 
 def load_landing(
-    warehouse: str | Path,
+    warehouse: Warehouse | str | Path,
     landing_dir: str | Path,
     *,
     endpoints: Iterable[str] | None = None,

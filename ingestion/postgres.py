@@ -1,0 +1,104 @@
+"""The PostgreSQL warehouse session: chunks are validated in an in-process DuckDB, then copied in.
+
+Validation stays the vectorized DuckDB SQL compiled from the contract. A validated chunk reaches PostgreSQL
+through ``COPY ... FROM STDIN`` (CSV spooled to a temporary file, so memory stays flat) into temporary tables
+that live only inside the chunk's transaction; the loader's portable SQL then writes the raw tables from them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import psycopg2
+
+from ingestion.warehouse import WarehouseSession, sql_str
+
+if TYPE_CHECKING:
+    from ingestion.warehouse import PostgresWarehouse
+
+# DuckDB column types as PostgreSQL spells them; the others (bigint, integer, timestamp) are the same.
+POSTGRES_TYPES = {"varchar": "text", "json": "jsonb", "double": "double precision"}
+APPLICATION_NAME = "tokenbooks-loader"
+CONNECT_TIMEOUT_SECONDS = 10
+# PostgreSQL text cannot hold U+0000, which JSON can carry as "\u0000": it is stored as U+FFFD instead (the
+# record hash is taken from the record as delivered, so re-deliveries still deduplicate).
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def _without_nul(name: str, duckdb_type: str) -> str:
+    """DuckDB SQL giving a staged column with U+0000 replaced, in text and in JSON escapes."""
+    quoted = f'"{name}"'
+    if duckdb_type == "varchar":
+        return f"replace({quoted}, chr(0), {sql_str(REPLACEMENT_CHARACTER)})"
+    if duckdb_type == "json":
+        # Escaped backslashes are set aside first, so "\\u0000" (a backslash, then the text u0000) stays as is;
+        # chr(1) cannot occur in JSON text, where control characters are always escaped.
+        text = f"replace(cast({quoted} as varchar), '\\\\', chr(1))"
+        text = f"replace({text}, '\\u0000', '\\ufffd')"
+        return f"replace({text}, chr(1), '\\\\')"
+    return quoted
+
+
+class PostgresSession(WarehouseSession):
+    def __init__(self, warehouse: PostgresWarehouse, *, read_only: bool = False):
+        self.connection = psycopg2.connect(
+            host=warehouse.host,
+            port=warehouse.port,
+            user=warehouse.user,
+            password=warehouse.password or None,
+            dbname=warehouse.dbname,
+            sslmode=warehouse.sslmode,
+            application_name=APPLICATION_NAME,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            options="-c timezone=UTC" + (" -c default_transaction_read_only=on" if read_only else ""),
+        )
+        # Transactions are explicit (begin/commit from the loader), as on DuckDB.
+        self.connection.autocommit = True
+        self.connection.set_client_encoding("UTF8")
+        self.staging = duckdb.connect()
+        self.staging.execute("set TimeZone = 'UTC'")
+        self.staging.execute("set enable_progress_bar = false")
+        self._spool = tempfile.TemporaryDirectory(prefix="tokenbooks-postgres-")
+
+    def execute(self, sql: str) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+
+    def fetchall(self, sql: str) -> list[tuple]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+
+    def column_type(self, duckdb_type: str) -> str:
+        return POSTGRES_TYPES.get(duckdb_type, duckdb_type)
+
+    def publish(self, table: str, columns: Sequence[tuple[str, str]]) -> None:
+        spool = Path(self._spool.name) / f"{table}.csv"
+        select = ", ".join(_without_nul(name, sql_type) for name, sql_type in columns)
+        self.staging.execute(f"copy (select {select} from {table}) to {sql_str(str(spool))} (format csv, header false)")
+        ddl = ", ".join(f'"{name}" {self.column_type(sql_type)}' for name, sql_type in columns)
+        self.execute(f"create temp table {table} ({ddl}) on commit drop")
+        try:
+            with spool.open("rb") as rows, self.connection.cursor() as cursor:
+                cursor.copy_expert(f"copy {table} from stdin with (format csv)", rows)
+        finally:
+            spool.unlink()
+        # Temporary tables get no statistics otherwise, and the anti-joins against raw tables need them.
+        self.execute(f"analyze {table}")
+
+    def lock(self, name: str) -> None:
+        self.execute(f"select pg_advisory_xact_lock(hashtext({sql_str(name)}))")
+
+    def create_lookup_index(self, table: str, columns: Sequence[str]) -> None:
+        index = "_".join([table.split(".")[-1], *(column.strip("_") for column in columns), "idx"])
+        column_list = ", ".join(f'"{column}"' for column in columns)
+        self.execute(f"create index if not exists {index} on {table} ({column_list})")
+
+    def close(self) -> None:
+        self.connection.close()
+        self.staging.close()
+        self._spool.cleanup()
