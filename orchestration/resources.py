@@ -4,13 +4,18 @@ Every setting comes from the environment; the ``tokenbooks`` CLI flags set the s
 the CLI and a run from the Dagster UI resolve settings the same way.
 
 =============================  =====================================================================
+``TOKENBOOKS_WAREHOUSE_TYPE``  ``duckdb`` (default) or ``postgres``: where the loader writes and dbt
+                               builds (the dbt target follows it)
 ``TOKENBOOKS_WAREHOUSE``       DuckDB file of the warehouse (default ``data/warehouse.duckdb``,
                                relative to the working directory)
+``TOKENBOOKS_PG_*``            the PostgreSQL warehouse: ``HOST``, ``PORT``, ``USER``, ``PASSWORD``,
+                               ``DBNAME``, ``SSLMODE`` (see ``ingestion.warehouse``)
 ``TOKENBOOKS_LANDING_DIR``     landing directory of JSONL files            } exactly one of these two
 ``TOKENBOOKS_API_URL``         base URL of the platform's analytics API    } (key: ``TOKENBOOKS_API_KEY``)
 ``TOKENBOOKS_LOOKBACK_HOURS``  hours before a partition's start that are fetched again, so records that
                                became visible late are picked up (default 48)
-``TOKENBOOKS_DBT_TARGET``      target in ``dbt_project/profiles.yml`` (default ``duckdb``)
+``TOKENBOOKS_DBT_TARGET``      target in ``dbt_project/profiles.yml``: the warehouse type; when set
+                               alone it selects the warehouse type too, when set with it they must agree
 =============================  =====================================================================
 """
 
@@ -28,15 +33,24 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
 from ingestion.sources import ConfigError, Source, source_from_settings
+from ingestion.warehouse import (
+    DEFAULT_DUCKDB_PATH,
+    DUCKDB_PATH_ENV,
+    WAREHOUSE_TYPE_ENV,
+    DuckDBWarehouse,
+    Warehouse,
+    as_warehouse,
+    duckdb_warehouse,
+    warehouse_from_settings,
+)
 
-WAREHOUSE_ENV = "TOKENBOOKS_WAREHOUSE"
-DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+WAREHOUSE_ENV = DUCKDB_PATH_ENV
+DEFAULT_WAREHOUSE = DEFAULT_DUCKDB_PATH
 LANDING_DIR_ENV = "TOKENBOOKS_LANDING_DIR"
 API_URL_ENV = "TOKENBOOKS_API_URL"
 LOOKBACK_HOURS_ENV = "TOKENBOOKS_LOOKBACK_HOURS"
 DEFAULT_LOOKBACK_HOURS = 48
 DBT_TARGET_ENV = "TOKENBOOKS_DBT_TARGET"
-DEFAULT_DBT_TARGET = "duckdb"
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 # dbt reads these besides its own project folder (seed-paths in dbt_project.yml).
@@ -45,27 +59,41 @@ DBT_GENERATED_DIRS = ("target", "logs", "dbt_packages")
 
 
 def warehouse_path(configured: str | None = None) -> Path:
-    """The warehouse file as an absolute path (dbt runs in its project folder, so relative paths would differ)."""
-    value = configured or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
-    path = Path(value).expanduser().absolute()
-    if path.is_dir():
-        raise ConfigError(f"{WAREHOUSE_ENV} / --warehouse: expected a DuckDB file path, got the directory {path}")
-    return path
+    """The DuckDB warehouse file as an absolute path (dbt runs in its project folder, so relative paths would
+    differ)."""
+    return duckdb_warehouse(configured).path
+
+
+def configured_warehouse(kind: str | None = None, duckdb_path: str | None = None) -> Warehouse:
+    """The warehouse the loader writes and dbt builds: ``kind``, else ``TOKENBOOKS_WAREHOUSE_TYPE``, else the
+    type ``TOKENBOOKS_DBT_TARGET`` names, else DuckDB. A dbt target naming the other warehouse is an error."""
+    target = os.environ.get(DBT_TARGET_ENV)
+    kind = kind or os.environ.get(WAREHOUSE_TYPE_ENV) or target
+    warehouse = warehouse_from_settings(kind, duckdb_path)
+    if target and target != warehouse.kind:
+        raise ConfigError(
+            f"{DBT_TARGET_ENV}={target} disagrees with the {warehouse.kind} warehouse ({WAREHOUSE_TYPE_ENV}): "
+            f"unset {DBT_TARGET_ENV}, dbt's target follows the warehouse type"
+        )
+    return warehouse
 
 
 @contextmanager
-def warehouse_env_for_dbt(path: Path) -> Iterator[None]:
-    """dbt's profile reads the warehouse from the environment (even to parse): point it at ``path``, the
-    file the loader writes, while dbt runs."""
-    previous = os.environ.get(WAREHOUSE_ENV)
-    os.environ[WAREHOUSE_ENV] = str(path)
+def warehouse_env_for_dbt(warehouse: Warehouse | Path) -> Iterator[None]:
+    """dbt's profile reads the target and its connection from the environment (even to parse): point them at
+    ``warehouse`` (a DuckDB file path is the DuckDB warehouse), the one the loader writes, while dbt runs."""
+    warehouse = as_warehouse(warehouse)
+    settings = {**warehouse.dbt_env(), DBT_TARGET_ENV: warehouse.kind}
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     try:
         yield
     finally:
-        if previous is None:
-            del os.environ[WAREHOUSE_ENV]
-        else:
-            os.environ[WAREHOUSE_ENV] = previous
+        for name, value in previous.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 def lookback() -> timedelta:
@@ -75,10 +103,6 @@ def lookback() -> timedelta:
     return timedelta(hours=int(value))
 
 
-def dbt_target() -> str:
-    return os.environ.get(DBT_TARGET_ENV) or DEFAULT_DBT_TARGET
-
-
 def dbt_executable() -> str:
     """The dbt installed beside this Python (a virtualenv need not be activated), else the one on PATH."""
     beside_python = Path(sys.executable).with_name("dbt")
@@ -86,12 +110,21 @@ def dbt_executable() -> str:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file: the loader writes ``raw.*`` into it, dbt builds the marts in it."""
+    """The warehouse: the loader writes ``raw.*`` into it, dbt builds the marts in it. PostgreSQL's connection
+    settings come from ``TOKENBOOKS_PG_*`` only (never run config, which the Dagster UI shows)."""
 
-    path: str | None = None  # unset: TOKENBOOKS_WAREHOUSE, else data/warehouse.duckdb
+    type: str | None = None  # duckdb | postgres; unset: TOKENBOOKS_WAREHOUSE_TYPE, else duckdb
+    path: str | None = None  # the DuckDB file; unset: TOKENBOOKS_WAREHOUSE, else data/warehouse.duckdb
+
+    def resolve(self) -> Warehouse:
+        return configured_warehouse(self.type, self.path)
 
     def resolved_path(self) -> Path:
-        return warehouse_path(self.path)
+        """The DuckDB file, for steps that read DuckDB directly."""
+        warehouse = self.resolve()
+        if not isinstance(warehouse, DuckDBWarehouse):
+            raise ConfigError(f"this step reads a DuckDB warehouse file; the warehouse is {warehouse.describe()}")
+        return warehouse.path
 
 
 class PlatformSourceResource(dg.ConfigurableResource):
@@ -106,7 +139,8 @@ class PlatformSourceResource(dg.ConfigurableResource):
         return source_from_settings(os.environ.get(LANDING_DIR_ENV), os.environ.get(API_URL_ENV))
 
 
-tokenbooks_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=dbt_target())
+# No fixed target: the profile reads TOKENBOOKS_DBT_TARGET, which warehouse_env_for_dbt sets for every dbt call.
+tokenbooks_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 def _newest_source_mtime() -> float:
@@ -131,7 +165,7 @@ def dbt_resource() -> DbtCliResource:
 
 def parse_dbt_project() -> Path:
     """``dbt parse`` with the same executable, target and environment as the dbt assets."""
-    with warehouse_env_for_dbt(warehouse_path()):
+    with warehouse_env_for_dbt(configured_warehouse()):
         dbt_resource().cli(["parse", "--quiet"], target_path=tokenbooks_dbt.target_path).wait()
     return tokenbooks_dbt.manifest_path
 

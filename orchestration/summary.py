@@ -6,11 +6,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import psycopg2.errors
 
 from ingestion.load import RAW_SCHEMA
 from ingestion.records import ENDPOINTS
+from ingestion.warehouse import Warehouse, as_warehouse
 
 REASON_WIDTH = 72
+# What a query over a table that does not exist raises, on each warehouse.
+MISSING_TABLE_ERRORS = (duckdb.CatalogException, psycopg2.errors.UndefinedTable)
 
 SECTIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
@@ -50,20 +54,20 @@ def _cell(value: object) -> str:
     return text if len(text) <= REASON_WIDTH else text[: REASON_WIDTH - 1] + "…"
 
 
-def warehouse_summary(warehouse: Path) -> str:
+def warehouse_summary(warehouse: Warehouse | Path) -> str:
     """Rows per raw table, quarantine reasons, cost per organization and pending calls, as text."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with as_warehouse(warehouse).session(read_only=True) as session:
         raw_rows = [
             (
                 f"{RAW_SCHEMA}.{endpoint.table}",
-                con.execute(f"select count(*) from {RAW_SCHEMA}.{endpoint.table}").fetchone()[0],
+                session.fetchone(f"select count(*) from {RAW_SCHEMA}.{endpoint.table}")[0],
             )
             for endpoint in ENDPOINTS.values()
         ]
         tables = [format_table("Rows per raw table", ("table", "rows"), raw_rows)]
         for title, header, query in SECTIONS:
             try:
-                tables.append(format_table(title, header, con.execute(query).fetchall()))
-            except duckdb.CatalogException:  # a mart this dbt project does not build (yet)
+                tables.append(format_table(title, header, session.fetchall(query)))
+            except MISSING_TABLE_ERRORS:  # a mart this dbt project does not build (yet)
                 tables.append(f"{title}\n  (not built)")
     return "\n\n".join(tables)

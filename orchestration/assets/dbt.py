@@ -36,5 +36,5 @@ prepare_dbt_manifest_if_dev()
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     dbt_vars = dbt_vars_for_window(context.partition_time_window, lookback())
-    with warehouse_env_for_dbt(warehouse.resolved_path()):
+    with warehouse_env_for_dbt(warehouse.resolve()):
         yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

@@ -50,7 +50,7 @@ def build_ingestion_asset(endpoint: Endpoint) -> dg.AssetsDefinition:
     )
     def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource, platform: PlatformSourceResource):
         window = None if endpoint.snapshot else load_window(context.partition_time_window, lookback())
-        result = ingest_endpoint(warehouse.resolved_path(), platform.open(), endpoint.name, window)
+        result = ingest_endpoint(warehouse.resolve(), platform.open(), endpoint.name, window)
         counts = {
             "fetched": result.fetched,
             "loaded": result.loaded,
