@@ -33,9 +33,19 @@ class DbtWorkspace:
     project_dir: Path
     warehouse: Path
 
-    @property
-    def price_seed(self) -> Path:
-        return self.project_dir.parent / "pricing_seeds" / "model_prices.csv"
+    def seed_path(self, name: str) -> Path:
+        """This workspace's copy of a seed file in pricing_seeds/ (``provider_prices``, ``price_overrides``, ...)."""
+        return self.project_dir.parent / "pricing_seeds" / f"{name}.csv"
+
+    def write_seed(self, name: str, rows: Sequence[dict[str, str]]) -> None:
+        """Replace the rows of this workspace's copy of a seed, keeping its header (missing columns stay empty)."""
+        path = self.seed_path(name)
+        with path.open(newline="", encoding="utf-8") as seed:
+            header = next(csv.reader(seed))
+        with path.open("w", newline="", encoding="utf-8") as seed:
+            writer = csv.writer(seed, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows([row.get(column, "") for column in header] for row in rows)
 
     def load(self, landing_dir: Path) -> list[LoadResult]:
         return load_landing(self.warehouse, landing_dir)
@@ -67,12 +77,13 @@ class DbtWorkspace:
         finally:
             con.close()
 
-    def add_price(self, **row: str) -> None:
-        """Append a row to this workspace's copy of the price seed (columns not given stay empty)."""
-        with self.price_seed.open(newline="", encoding="utf-8") as seed:
-            header = next(csv.reader(seed))
-        with self.price_seed.open("a", newline="", encoding="utf-8") as seed:
-            csv.writer(seed, lineterminator="\n").writerow([row.get(column, "") for column in header])
+    def seed_rows(self, name: str) -> list[dict[str, str]]:
+        with self.seed_path(name).open(newline="", encoding="utf-8") as seed:
+            return list(csv.DictReader(seed))
+
+    def add_price(self, seed: str = "price_overrides", **row: str) -> None:
+        """Append a row to this workspace's copy of a price seed (columns not given stay empty)."""
+        self.write_seed(seed, [*self.seed_rows(seed), row])
 
     def marts_snapshot(self, where: dict[str, str] | None = None) -> dict[str, list[dict[str, Any]]]:
         """Every mart's rows in a stable order, optionally filtered per mart by a SQL predicate."""

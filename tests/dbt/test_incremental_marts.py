@@ -16,6 +16,7 @@ pytestmark = pytest.mark.slow
 DAY_2_WINDOW = (datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC))
 DAY_3_WINDOW = (datetime(2026, 11, 22, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC))
 FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:support:a1b2c3"
+FINE_TUNE_PRICE_ID = f"override:openai:{FINE_TUNE}:default:0:2026-11-01"
 # Day 1 rows of every mart, as predicates on each mart's own day column.
 DAY_1 = {
     "fct_llm_calls": "call_date = date '2026-11-20'",
@@ -75,13 +76,17 @@ def test_a_windowed_run_applies_corrections_inside_its_window(corrected_day_2):
 def test_a_new_price_prices_pending_calls_on_the_next_normal_run(corrected_day_2):
     workspace, _ = corrected_day_2
     workspace.add_price(
-        price_id=f"openai/{FINE_TUNE}@2026-11-01",
+        price_id=FINE_TUNE_PRICE_ID,
         provider="openai",
         model=FINE_TUNE,
+        service_tier="default",
+        input_tokens_above="0",
         valid_from="2026-11-01",
         input_usd_per_mtok="0.3",
         output_usd_per_mtok="1.2",
-        source="test: negotiated fine-tune rate",
+        source="override",
+        source_key="test",
+        note="test: the customer's fine-tune at its negotiated rate",
     )
     # the next daily run covers day 3, yet the day 2 call that was pending gets its price
     workspace.dbt("build", window=DAY_3_WINDOW)
@@ -93,7 +98,7 @@ def test_a_new_price_prices_pending_calls_on_the_next_normal_run(corrected_day_2
     assert call == [
         {
             "cost_status": "priced",
-            "price_id": f"openai/{FINE_TUNE}@2026-11-01",
+            "price_id": FINE_TUNE_PRICE_ID,
             "input_cost_usd": Decimal("0.00015"),  # 500 x 0.3 / 1e6
             "output_cost_usd": Decimal("0.00012"),  # 100 x 1.2 / 1e6
             "cost_usd": Decimal("0.00027"),

@@ -80,16 +80,18 @@ CALL_COST_COLUMNS = [
     "computed_cost_usd",
     "provider_reported_cost_usd",
     "reported_minus_computed_cost_usd",
+    "cost_discrepancy_usd",
     "cost_usd",
 ]
-PENDING = ("pending", None, *[None] * 9)
+PENDING = ("pending", None, *[None] * 10)
 
 
 def priced(price_id: str, *costs: str, reported: str | None = None, difference: str | None = None) -> tuple:
     status = "priced" if reported is None else "provider_reported"
     *buckets, computed = (Decimal(c) for c in costs)
     cost = computed if reported is None else Decimal(reported)
-    return (status, price_id, *buckets, computed, usd(reported), usd(difference), cost)
+    discrepancy = None if difference is None else abs(Decimal(difference))
+    return (status, price_id, *buckets, computed, usd(reported), usd(difference), discrepancy, cost)
 
 
 def test_cost_of_every_call(warehouse):
@@ -97,15 +99,21 @@ def test_cost_of_every_call(warehouse):
     assert calls == {
         # claude-sonnet-4-5: 500 x 3 + 1000 x 0.3 + (1000 x 3.75 + 500 x 6, the 1h write) + 400 x 15, per 1e6
         "spn_a1_llm": priced(
-            "anthropic/claude-sonnet-4-5-20250929@2025-09-29", "0.0015", "0.0003", "0.00675", "0.006", "0", "0.01455"
+            "anthropic:claude-sonnet-4-5-20250929:default:0:1970-01-01",
+            "0.0015",
+            "0.0003",
+            "0.00675",
+            "0.006",
+            "0",
+            "0.01455",
         ),
         # the failed attempt still bills: 806 x 0.15 + 1024 x 0.075, per 1e6
         "spn_a2_llm1": priced(
-            "openai/gpt-4o-mini-2024-07-18@2024-07-18", "0.0001209", "0.0000768", "0", "0", "0", "0.0001977"
+            "openai:gpt-4o-mini-2024-07-18:default:0:1970-01-01", "0.0001209", "0.0000768", "0", "0", "0", "0.0001977"
         ),
         # the failover: 1830 x 3 + 250 x 15, per 1e6
         "spn_a2_llm2": priced(
-            "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0@2024-10-22",
+            "bedrock:anthropic.claude-3-5-sonnet-20241022-v2:0:default:0:1970-01-01",
             "0.00549",
             "0",
             "0",
@@ -116,10 +124,12 @@ def test_cost_of_every_call(warehouse):
         # the fine-tune has no price row
         "spn_a5_llm": PENDING,
         # o3-mini after its correction: 2000 x 1.1 + 500 x 4.4 + 1000 reasoning x 4.4 (the output rate), per 1e6
-        "spn_g1_llm": priced("openai/o3-mini-2025-01-31@2025-01-31", "0.0022", "0", "0", "0.0022", "0.0044", "0.0088"),
+        "spn_g1_llm": priced(
+            "openai:o3-mini-2025-01-31:default:0:1970-01-01", "0.0022", "0", "0", "0.0022", "0.0044", "0.0088"
+        ),
         # the provider's reported cost wins; computed 400 x 0.28 + 600 x 0.028 + 300 x 0.42, per 1e6, kept beside
         "spn_g2_llm": priced(
-            "deepseek/deepseek-chat@2025-01-01",
+            "deepseek:deepseek-chat:default:0:1970-01-01",
             "0.000112",
             "0.0000168",
             "0",
@@ -130,7 +140,9 @@ def test_cost_of_every_call(warehouse):
             difference="0.0000782",
         ),
         # gemini-2.5-pro: 6000 x 1.25 + 4000 x 0.125 + 800 x 10, per 1e6
-        "spn_g3_llm": priced("vertex_ai/gemini-2.5-pro@2025-01-01", "0.0075", "0.0005", "0", "0.008", "0", "0.016"),
+        "spn_g3_llm": priced(
+            "vertex_ai:gemini-2.5-pro:default:0:1970-01-01", "0.0075", "0.0005", "0", "0.008", "0", "0.016"
+        ),
     }
 
 

@@ -1,8 +1,14 @@
 -- The one place where LLM calls meet prices: price lookup and cost arithmetic happen here and nowhere
 -- else; every mart reads its money from this model.
 --
--- Lookup: exact provider + model, date-effective on the call's own started_at
--- (valid_from_at <= started_at < valid_to_at, NULL valid_to_at = open).
+-- Lookup, model level (on distinct reported models, macros/price_lookup.sql): the reported id resolves to
+-- a priced model through model_match_rules (exact, else longest prefix); its candidate rows are its
+-- price_overrides (exact id) and the provider_prices of the priced model.
+-- Lookup, call level: among the candidate rows valid at the call's started_at
+-- (valid_from_at <= started_at < valid_to_at, NULL = open), an override beats a provider price; the
+-- call's service tier beats the standard (`default`) rate, which is used when the tier has no row
+-- (service_tier_fallback); among the tier's rows, the highest long-context threshold the call's input
+-- (cache included) is strictly above wins, the base rate (threshold 0) always qualifying.
 -- Arithmetic: exact decimals only. A unit price per token is the per-million price multiplied by
 -- 0.000001 (never divided: DuckDB turns decimal division into DOUBLE), and every amount is cast
 -- with the `money` macro (DECIMAL(38,18)).
@@ -15,43 +21,123 @@ llm_spans as (
 
 ),
 
-model_prices as (
+reported_models as (
 
-    select * from {{ ref('stg_pricing__model_prices') }}
+    select distinct
+        provider,
+        model
+
+    from llm_spans
+
+),
+
+priced_models as (
+
+    {{ priced_models('reported_models') }}
+
+),
+
+model_price_rows as (
+
+    {{ model_price_rows('priced_models') }}
+
+),
+
+model_price_lists as (
+
+    {{ price_list_hashes('priced_models', 'model_price_rows') }}
+
+),
+
+llm_calls as (
+
+    select
+        *,
+        -- Anthropic reports its standard tier as `standard`, OpenAI as `default`; absent = standard
+        case
+            when service_tier is null or service_tier = 'standard' then 'default'
+            else service_tier
+        end as requested_service_tier
+
+    from llm_spans
+
+),
+
+applicable_prices as (
+
+    select
+        llm_calls.span_id,
+        model_price_rows.*,
+        row_number() over (
+            partition by llm_calls.span_id
+            order by
+                case when model_price_rows.is_override then 0 else 1 end asc,
+                case
+                    when model_price_rows.service_tier = llm_calls.requested_service_tier then 0 else 1
+                end asc,
+                model_price_rows.input_tokens_above desc,
+                model_price_rows.price_id asc
+        ) as preference
+
+    from llm_calls
+
+    inner join model_price_rows
+        on
+            llm_calls.provider = model_price_rows.provider
+            and llm_calls.model = model_price_rows.model
+
+    where
+        model_price_rows.service_tier in (llm_calls.requested_service_tier, 'default')
+        and llm_calls.started_at >= model_price_rows.valid_from_at
+        and (model_price_rows.valid_to_at is null or llm_calls.started_at < model_price_rows.valid_to_at)
+        and (
+            model_price_rows.input_tokens_above = 0
+            or llm_calls.input_tokens > model_price_rows.input_tokens_above
+        )
 
 ),
 
 unit_prices as (
 
-    -- USD per token for each bucket, with the seed's documented fallbacks for empty rates
+    -- USD per token for each bucket of the applied row, with the seeds' documented fallbacks for empty
+    -- rates: cache read and 5-minute write -> input, 1-hour write -> 5-minute write, reasoning -> output
     select
+        span_id,
         price_id,
-        provider,
-        model,
-        valid_from_at,
-        valid_to_at,
+        price_hash,
+        price_source,
+        is_override,
+        service_tier as price_service_tier,
         {{ money('input_usd_per_mtok * 0.000001') }} as input_usd_per_token,
         {{ money('coalesce(cache_read_usd_per_mtok, input_usd_per_mtok) * 0.000001') }}
             as cache_read_usd_per_token,
-        {{ money('coalesce(cache_write_usd_per_mtok, input_usd_per_mtok) * 0.000001') }}
+        {{ money('coalesce(cache_write_5m_usd_per_mtok, input_usd_per_mtok) * 0.000001') }}
             as cache_write_5m_usd_per_token,
         {{ money(
-            'coalesce(cache_write_1h_usd_per_mtok, cache_write_usd_per_mtok, input_usd_per_mtok)'
+            'coalesce(cache_write_1h_usd_per_mtok, cache_write_5m_usd_per_mtok, input_usd_per_mtok)'
             ~ ' * 0.000001'
         ) }} as cache_write_1h_usd_per_token,
         {{ money('output_usd_per_mtok * 0.000001') }} as output_usd_per_token,
         {{ money('coalesce(reasoning_usd_per_mtok, output_usd_per_mtok) * 0.000001') }}
             as reasoning_usd_per_token
 
-    from model_prices
+    from applicable_prices
+
+    where preference = 1
 
 ),
 
 calls_with_prices as (
 
     select
-        llm_spans.*,
+        llm_calls.*,
+        model_price_lists.priced_model,
+        model_price_lists.price_list_hash,
         unit_prices.price_id,
+        unit_prices.price_hash,
+        unit_prices.price_source,
+        unit_prices.is_override,
+        unit_prices.price_service_tier,
         unit_prices.input_usd_per_token,
         unit_prices.cache_read_usd_per_token,
         unit_prices.cache_write_5m_usd_per_token,
@@ -59,14 +145,15 @@ calls_with_prices as (
         unit_prices.output_usd_per_token,
         unit_prices.reasoning_usd_per_token
 
-    from llm_spans
+    from llm_calls
 
     left join unit_prices
+        on llm_calls.span_id = unit_prices.span_id
+
+    left join model_price_lists
         on
-            llm_spans.provider = unit_prices.provider
-            and llm_spans.model = unit_prices.model
-            and llm_spans.started_at >= unit_prices.valid_from_at
-            and (unit_prices.valid_to_at is null or llm_spans.started_at < unit_prices.valid_to_at)
+            llm_calls.provider = model_price_lists.provider
+            and llm_calls.model = model_price_lists.model
 
 ),
 
@@ -81,7 +168,18 @@ bucket_costs as (
             ~ ' + cache_write_1h_tokens * cache_write_1h_usd_per_token'
         ) }} as cache_write_cost_usd,
         {{ money('non_reasoning_output_tokens * output_usd_per_token') }} as output_cost_usd,
-        {{ money('reasoning_tokens * reasoning_usd_per_token') }} as reasoning_cost_usd
+        {{ money('reasoning_tokens * reasoning_usd_per_token') }} as reasoning_cost_usd,
+        -- free only by an explicit override whose every rate (fallbacks applied) is 0
+        coalesce(
+            is_override
+            and input_usd_per_token = 0
+            and cache_read_usd_per_token = 0
+            and cache_write_5m_usd_per_token = 0
+            and cache_write_1h_usd_per_token = 0
+            and output_usd_per_token = 0
+            and reasoning_usd_per_token = 0,
+            false
+        ) as is_zero_rated
 
     from calls_with_prices
 
@@ -97,8 +195,9 @@ computed_costs as (
         ) }} as computed_cost_usd,
         case
             when provider_reported_cost_usd is not null then 'provider_reported'
-            when price_id is not null then 'priced'
-            else 'pending'
+            when price_id is null then 'pending'
+            when is_zero_rated then 'zero_rated'
+            else 'priced'
         end as cost_status
 
     from bucket_costs
@@ -126,6 +225,14 @@ final as (
         status,
         error_type,
         duration_ms,
+
+        -- price applied
+        priced_model,
+        price_source,
+        -- the reported tier has no price: the standard rate was applied (NULL without a price)
+        price_service_tier <> requested_service_tier as service_tier_fallback,
+        price_hash,
+        price_list_hash,
 
         -- tokens (buckets are disjoint; input and output totals as reported)
         input_tokens,
@@ -158,10 +265,11 @@ final as (
         provider_reported_cost_usd,
         cost_status,
         {{ money(
-            "case cost_status when 'provider_reported' then provider_reported_cost_usd"
-            ~ " when 'priced' then computed_cost_usd end"
+            "case when cost_status = 'provider_reported' then provider_reported_cost_usd"
+            ~ " when cost_status in ('priced', 'zero_rated') then computed_cost_usd end"
         ) }} as cost_usd,
         {{ money('provider_reported_cost_usd - computed_cost_usd') }} as reported_minus_computed_cost_usd,
+        {{ money('abs(provider_reported_cost_usd - computed_cost_usd)') }} as cost_discrepancy_usd,
 
         -- timestamps
         started_at,

@@ -1,6 +1,15 @@
 -- One row per LLM attempt. Incremental: a run rebuilds the calls started in its event window
--- (vars window_start/window_end; all history without them) and, every time, the calls still pending
--- in this table, so a price row added later prices them on the next normal run.
+-- (vars window_start/window_end; all history without them), and, whatever the window:
+--   * every call still pending here, so a price row added later prices it on the next normal run;
+--   * every call of a reported model whose price list changed since its calls were priced (a stored
+--     price_list_hash that differs from the current one: a row's rates or validity edited, a row added
+--     or removed, an override, a match rule), so a price correction re-prices exactly the history that
+--     could use the corrected rows and nothing else.
+
+-- The price lookup macros read these only in incremental runs; declared so dbt always knows it.
+-- depends_on: {{ ref('stg_pricing__model_match_rules') }}
+-- depends_on: {{ ref('stg_pricing__provider_prices') }}
+-- depends_on: {{ ref('stg_pricing__price_overrides') }}
 
 {{ config(
     materialized='incremental',
@@ -18,6 +27,52 @@ priced_calls as (
 ),
 
 {% if is_incremental() %}
+stored_models as (
+
+    select distinct
+        provider,
+        model,
+        price_list_hash
+
+    from {{ this }}
+
+),
+
+stored_priced_models as (
+
+    {{ priced_models('stored_models') }}
+
+),
+
+stored_model_price_rows as (
+
+    {{ model_price_rows('stored_priced_models') }}
+
+),
+
+current_price_lists as (
+
+    {{ price_list_hashes('stored_priced_models', 'stored_model_price_rows') }}
+
+),
+
+repriced_models as (
+
+    select
+        stored_models.provider,
+        stored_models.model
+
+    from stored_models
+
+    inner join current_price_lists
+        on
+            stored_models.provider = current_price_lists.provider
+            and stored_models.model = current_price_lists.model
+
+    where stored_models.price_list_hash is distinct from current_price_lists.price_list_hash
+
+),
+
 pending_calls as (
 
     select span_id from {{ this }}
@@ -36,6 +91,14 @@ selected_calls as (
 
         select * from priced_calls
         where span_id in (select pending_calls.span_id from pending_calls)
+
+        union
+
+        select priced_calls.* from priced_calls
+        inner join repriced_models
+            on
+                priced_calls.provider = repriced_models.provider
+                and priced_calls.model = repriced_models.model
     {% endif %}
 
 ),
@@ -62,6 +125,13 @@ final as (
         error_type,
         duration_ms,
 
+        -- price applied
+        priced_model,
+        price_source,
+        service_tier_fallback,
+        price_hash,
+        price_list_hash,
+
         -- tokens
         input_tokens,
         uncached_input_tokens,
@@ -81,6 +151,7 @@ final as (
         computed_cost_usd,
         provider_reported_cost_usd,
         reported_minus_computed_cost_usd,
+        cost_discrepancy_usd,
         cost_usd,
         cost_status,
 

@@ -1,6 +1,9 @@
 -- One row per trace. Incremental: a run rebuilds every trace with a span in its event window (from
--- all of that trace's spans, so a trace crossing the window edge stays whole) and every trace that
--- still has pending calls, whose cost changes once they are priced.
+-- all of that trace's spans, so a trace crossing the window edge stays whole) and every trace whose
+-- cost, wasted cost or pending calls no longer agree with fct_llm_calls (a call priced late or re-priced
+-- by a price correction, whatever its day).
+
+-- depends_on: {{ ref('fct_llm_calls') }}
 
 {{ config(
     materialized='incremental',
@@ -23,6 +26,15 @@ spans as (
 
 ),
 
+{% if is_incremental() %}
+ledger_totals as (
+
+    -- fct_llm_calls is built first in the same run: the ledger as it stands now
+    {{ trace_cost_totals(ref('fct_llm_calls')) }}
+
+),
+{% endif %}
+
 touched_traces as (
 
     select distinct trace_id from spans
@@ -31,8 +43,13 @@ touched_traces as (
     {% if is_incremental() %}
         union
 
-        select trace_id from {{ this }}
-        where pending_calls > 0
+        select stored_traces.trace_id from {{ this }} as stored_traces
+        inner join ledger_totals
+            on stored_traces.trace_id = ledger_totals.trace_id
+        where
+            stored_traces.cost_usd <> ledger_totals.cost_usd
+            or stored_traces.wasted_cost_usd <> ledger_totals.wasted_cost_usd
+            or stored_traces.pending_calls <> ledger_totals.pending_calls
     {% endif %}
 
 ),
