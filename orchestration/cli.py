@@ -80,7 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_command(commands.add_parser("export", help="CSV of one organization's rows of a mart"))
     add_sample_commands(commands.add_parser("sample", help="the sample AI platform: data generator and API emulator"))
+    add_pricing_commands(commands.add_parser("pricing", help="provider price seeds: build them from the price maps"))
     return parser
+
+
+def add_pricing_commands(pricing: argparse.ArgumentParser) -> None:
+    from pricing import build
+
+    pricing_commands = pricing.add_subparsers(dest="pricing_command", required=True)
+    help_text = "regenerate the price seeds in pricing_seeds/ from the price maps in pricing_seeds/reference/"
+    command = pricing_commands.add_parser("build", help=help_text, description=build.DESCRIPTION)
+    build.add_arguments(command).set_defaults(handler=build.run)
 
 
 def add_export_command(export: argparse.ArgumentParser) -> None:

@@ -193,12 +193,13 @@ def build(reference_dir: Path, out_dir: Path) -> BuildSummary:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="tokenbooks pricing build",
-        description="Generate date-effective provider prices, model match rules and a disagreement report "
-        "from the public price maps.",
-    )
+DESCRIPTION = (
+    "Generate date-effective provider prices, model match rules and a disagreement report from the public price maps."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The command's options, on its own parser or on ``tokenbooks pricing build``'s."""
     parser.add_argument(
         "--reference",
         type=Path,
@@ -208,10 +209,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT_DIR, help="folder for the generated CSVs (default: pricing_seeds)"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
     summary = build(args.reference, args.out)
     print("\n".join(summary.lines()))
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = add_arguments(argparse.ArgumentParser(prog="tokenbooks pricing build", description=DESCRIPTION))
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

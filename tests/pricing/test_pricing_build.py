@@ -63,16 +63,21 @@ GENERATED_FILES = (PROVIDER_PRICES_FILE, MATCH_RULES_FILE, DISAGREEMENTS_FILE)
 
 
 def test_the_same_inputs_give_byte_identical_files(tmp_path, real_build, capsys):
-    first, second = tmp_path / "first", tmp_path / "second"
+    from orchestration.cli import main as tokenbooks
+
+    first, second, third = tmp_path / "first", tmp_path / "second", tmp_path / "third"
     build(DEFAULT_REFERENCE_DIR, first)
     assert main(["--reference", str(DEFAULT_REFERENCE_DIR), "--out", str(second)]) == 0
+    # the documented command
+    assert tokenbooks(["pricing", "build", "--out", str(third)]) == 0
     for name in GENERATED_FILES:
-        assert (first / name).read_bytes() == (second / name).read_bytes() == (real_build.out_dir / name).read_bytes()
+        expected = (real_build.out_dir / name).read_bytes()
+        assert (first / name).read_bytes() == (second / name).read_bytes() == (third / name).read_bytes() == expected
     assert f"wrote {PROVIDER_PRICES_FILE}:" in capsys.readouterr().out
 
 
 def test_the_committed_seed_files_are_up_to_date_with_the_reference_maps(real_build):
-    # after replacing a snapshot in pricing_seeds/reference, run `python -m pricing.build` and commit
+    # after replacing a snapshot in pricing_seeds/reference, run `tokenbooks pricing build` and commit
     for name in GENERATED_FILES:
         assert (DEFAULT_OUT_DIR / name).read_bytes() == (real_build.out_dir / name).read_bytes(), name
 
