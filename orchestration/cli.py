@@ -46,6 +46,13 @@ def day(value: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a day like 2026-03-01, got {value!r}") from None
 
 
+def month(value: str) -> date:
+    try:
+        return date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a month like 2026-03, got {value!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tokenbooks", description="Keep the books on an AI platform: LLM cost, usage, SLAs, billing."
@@ -78,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=run_command)
 
+    add_statements_commands(commands.add_parser("statements", help="monthly billing statements: write, close"))
     add_export_command(commands.add_parser("export", help="CSV of one organization's rows of a mart"))
     add_sample_commands(commands.add_parser("sample", help="the sample AI platform: data generator and API emulator"))
     add_pricing_commands(commands.add_parser("pricing", help="provider price seeds: build them from the price maps"))
@@ -91,6 +99,27 @@ def add_pricing_commands(pricing: argparse.ArgumentParser) -> None:
     help_text = "regenerate the price seeds in pricing_seeds/ from the price maps in pricing_seeds/reference/"
     command = pricing_commands.add_parser("build", help=help_text, description=build.DESCRIPTION)
     build.add_arguments(command).set_defaults(handler=build.run)
+
+
+def add_statements_commands(statements: argparse.ArgumentParser) -> None:
+    statements_commands = statements.add_subparsers(dest="statements_command", required=True)
+    for name, close, help_text in (
+        ("write", False, "write a month's statement files (CSV, HTML, PDF) from the billing marts"),
+        (
+            "close",
+            True,
+            "close a month for good, then write its statement files; later changes to it become adjustments "
+            "on the next open month",
+        ),
+    ):
+        command = statements_commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("--month", type=month, required=True, metavar="YYYY-MM", help="the billing month")
+        command.add_argument(
+            "--warehouse",
+            metavar="PATH",
+            help=f"DuckDB warehouse file (default: ${resources.WAREHOUSE_ENV}, else {resources.DEFAULT_WAREHOUSE})",
+        )
+        command.set_defaults(handler=statements_command, close=close)
 
 
 def add_export_command(export: argparse.ArgumentParser) -> None:
@@ -283,6 +312,26 @@ def run_command(args: argparse.Namespace) -> int:
     return execute_run(window, resource_config, home, warehouse)
 
 
+def statements_command(args: argparse.Namespace) -> int:
+    from orchestration.assets.statements import monthly_partitions
+
+    warehouse = resources.warehouse_path(args.warehouse)
+    if not warehouse.exists():
+        raise ConfigError(
+            f"{resources.WAREHOUSE_ENV} / --warehouse: no warehouse at {warehouse}: run tokenbooks run first"
+        )
+    if not monthly_partitions.has_partition_key(args.month.isoformat()):
+        raise ConfigError(
+            f"--month {args.month:%Y-%m}: expected a month from {monthly_partitions.get_first_partition_key()[:7]} "
+            "to the current month"
+        )
+    home = prepare_dagster_home()
+    resources.prepare_dbt_manifest()
+    return execute_statements(
+        [args.month], {"warehouse": {"config": {"path": str(warehouse)}}}, home, warehouse, args.close
+    )
+
+
 @contextlib.contextmanager
 def logs_to(stream: TextIO) -> Iterator[None]:
     """Send Python logging (warnings and above) to ``stream`` while the block runs."""
@@ -296,20 +345,16 @@ def logs_to(stream: TextIO) -> Iterator[None]:
         root.removeHandler(handler)
 
 
-def execute_run(window: RunWindow, resource_config: dict, home: Path, warehouse: Path) -> int:
+def execute_job(
+    job_name: str, tags: dict, run_config: dict, home: Path, command: str
+) -> dg.ExecuteInProcessResult | None:
+    """Run a job of the Definitions in-process, one terminal line per step; None (failures printed) if it failed."""
     from orchestration.definitions import defs
     from orchestration.progress import failure_reason, progress_logger
-    from orchestration.schedules import DAILY_JOB_NAME
-    from orchestration.summary import warehouse_summary
 
     terminal = sys.stdout
     loggers = {"progress": progress_logger(terminal)}
-    job = dg.Definitions.merge(defs, dg.Definitions(loggers=loggers)).resolve_job_def(DAILY_JOB_NAME)
-    tags = {
-        PARTITION_RANGE_START_TAG: window.first_day.isoformat(),
-        PARTITION_RANGE_END_TAG: window.last_day.isoformat(),
-    }
-    run_config = {"loggers": {"progress": {}}, "resources": resource_config}
+    job = dg.Definitions.merge(defs, dg.Definitions(loggers=loggers)).resolve_job_def(job_name)
     run_id = str(uuid.uuid4())
     # dbt's console output and library warnings (e.g. API retries) go to a file: the terminal shows one line
     # per step.
@@ -322,20 +367,70 @@ def execute_run(window: RunWindow, resource_config: dict, home: Path, warehouse:
         logs_to(output),
     ):
         result = job.execute_in_process(
-            instance=instance, run_id=run_id, tags=tags, run_config=run_config, raise_on_error=False
+            instance=instance,
+            run_id=run_id,
+            tags=tags,
+            run_config={"loggers": {"progress": {}}, **run_config},
+            raise_on_error=False,
         )
     if not result.success:
         failed = ", ".join(sorted(result.get_failed_step_keys())) or "none"
         print(
-            f"tokenbooks run failed (failed steps: {failed}). Full log: the run {run_id} in the Dagster UI "
+            f"{command} failed (failed steps: {failed}). Full log: the run {run_id} in the Dagster UI "
             f"(DAGSTER_HOME={home}); console output: {output_path}",
             file=sys.stderr,
         )
         for event in result.get_step_failure_events():
             print(f"\n{event.step_key}: {failure_reason(event)}", file=sys.stderr)
+        return None
+    return result
+
+
+def execute_run(window: RunWindow, resource_config: dict, home: Path, warehouse: Path) -> int:
+    from orchestration.schedules import DAILY_JOB_NAME
+    from orchestration.summary import warehouse_summary
+
+    tags = {
+        PARTITION_RANGE_START_TAG: window.first_day.isoformat(),
+        PARTITION_RANGE_END_TAG: window.last_day.isoformat(),
+    }
+    result = execute_job(DAILY_JOB_NAME, tags, {"resources": resource_config}, home, "tokenbooks run")
+    if result is None:
         return EXIT_RUN_FAILED
     print(f"run {result.run_id} succeeded\n")
     print(warehouse_summary(warehouse))
+    print()
+    # the statements of every month the run touched (an open month's are drafts to date)
+    return execute_statements(months_of(window), {"warehouse": resource_config["warehouse"]}, home, warehouse)
+
+
+def months_of(window: RunWindow) -> list[date]:
+    """The first day of every month with a day in the window."""
+    from orchestration.assets.statements import monthly_partitions
+
+    keys = dg.PartitionKeyRange(window.first_day.replace(day=1).isoformat(), window.last_day.replace(day=1).isoformat())
+    return [date.fromisoformat(key) for key in monthly_partitions.get_partition_keys_in_range(keys)]
+
+
+def execute_statements(
+    months: list[date], resource_config: dict, home: Path, warehouse: Path, close: bool = False
+) -> int:
+    """The monthly statements job over ``months`` (one run), then where the files are."""
+    from orchestration.assets.statements import STATEMENT_FILES_KEY
+    from orchestration.schedules import STATEMENTS_JOB_NAME
+    from orchestration.statements import statements_dir
+    from orchestration.statements.writing import statements_summary
+
+    tags = {PARTITION_RANGE_START_TAG: months[0].isoformat(), PARTITION_RANGE_END_TAG: months[-1].isoformat()}
+    run_config = {
+        "resources": resource_config,
+        "ops": {STATEMENT_FILES_KEY.to_python_identifier(): {"config": {"close": close}}},
+    }
+    result = execute_job(STATEMENTS_JOB_NAME, tags, run_config, home, "tokenbooks statements")
+    if result is None:
+        return EXIT_RUN_FAILED
+    print(f"statements run {result.run_id} succeeded\n")
+    print(statements_summary(statements_dir(warehouse), months))
     return 0
 
 

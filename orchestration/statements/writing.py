@@ -1,0 +1,106 @@
+"""Statement files on disk: ``<statements dir>/<YYYY-MM>/<organization>.{csv,html,pdf}``.
+
+Files are written atomically (a temporary file renamed into place). A closed statement's files are written
+once and never again, even if the renderer changes later; an open month's directory mirrors the marts, so
+files of an organization without a statement that month are removed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import quote
+
+from orchestration.statements.reading import Statement, read_statements
+from orchestration.statements.rendering import RENDERERS
+
+STATEMENTS_DIR_ENV = "TOKENBOOKS_STATEMENTS_DIR"
+STATEMENTS_DIR_NAME = "statements"
+
+
+def statements_dir(warehouse: Path) -> Path:
+    """``TOKENBOOKS_STATEMENTS_DIR``, else ``statements/`` beside the warehouse file (data/statements by
+    default), as an absolute path."""
+    configured = os.environ.get(STATEMENTS_DIR_ENV)
+    return Path(configured).expanduser().absolute() if configured else warehouse.absolute().parent / STATEMENTS_DIR_NAME
+
+
+def month_dir(root: Path, billing_month: date) -> Path:
+    return root / billing_month.strftime("%Y-%m")
+
+
+def file_stem(organization_id: str) -> str:
+    """The organization id as a file name: unchanged when it is a plain id, percent-encoded otherwise, so no id
+    can name a path outside the month's directory and two ids never share a file."""
+    return quote(organization_id, safe="-_.") if organization_id not in (".", "..") else quote(organization_id, safe="")
+
+
+@dataclass(frozen=True)
+class MonthWritten:
+    """What ``write_month`` did for one month."""
+
+    billing_month: date
+    directory: Path
+    statements: int
+    written: tuple[Path, ...] = ()
+    kept_closed: tuple[Path, ...] = ()  # closed statements' files, already there and left alone
+    removed: tuple[Path, ...] = ()
+    bytes_by_format: dict[str, int] = field(default_factory=dict)
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    if path.exists() and path.read_bytes() == content:
+        return  # unchanged: leave the file (and its modification time) alone
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as temporary:
+        temporary.write(content)
+    os.chmod(temporary.name, 0o644)  # readable like any other file here, not the temporary file's 0600
+    os.replace(temporary.name, path)
+
+
+def _statement_files(directory: Path, statement: Statement) -> dict[str, Path]:
+    return {extension: directory / f"{file_stem(statement.organization_id)}.{extension}" for extension in RENDERERS}
+
+
+def write_month(warehouse: Path, billing_month: date, root: Path) -> MonthWritten:
+    """Write every statement of ``billing_month`` from the marts in ``warehouse`` under ``root``."""
+    directory = month_dir(root, billing_month)
+    directory.mkdir(parents=True, exist_ok=True)
+    statements = read_statements(warehouse, billing_month)
+    written: list[Path] = []
+    kept: list[Path] = []
+    sizes = dict.fromkeys(RENDERERS, 0)
+    for statement in statements:
+        files = _statement_files(directory, statement)
+        if statement.is_closed and all(path.exists() for path in files.values()):
+            kept += files.values()
+        else:
+            for extension, render in RENDERERS.items():
+                _write_atomically(files[extension], render(statement))
+                written.append(files[extension])
+        for extension, path in files.items():
+            sizes[extension] += path.stat().st_size
+    expected = {path for statement in statements for path in _statement_files(directory, statement).values()}
+    removed = [path for path in sorted(directory.iterdir()) if path.suffix[1:] in RENDERERS and path not in expected]
+    for path in removed:
+        path.unlink()
+    return MonthWritten(billing_month, directory, len(statements), tuple(written), tuple(kept), tuple(removed), sizes)
+
+
+def statements_summary(root: Path, months: list[date]) -> str:
+    """Where each month's statement files are, how many, and their size."""
+    lines = [f"Billing statements ({root})"]
+    for billing_month in months:
+        directory = month_dir(root, billing_month)
+        files = (
+            sorted(path for path in directory.glob("*.*") if path.suffix[1:] in RENDERERS) if directory.is_dir() else []
+        )
+        sizes = ", ".join(
+            f"{extension} {sum(path.stat().st_size for path in files if path.suffix == f'.{extension}'):,} bytes"
+            for extension in RENDERERS
+        )
+        statements = len({path.stem for path in files})
+        lines.append(f"  {billing_month:%Y-%m}  {statements} statement(s)  {directory}{os.sep}  ({sizes})")
+    return "\n".join(lines)
