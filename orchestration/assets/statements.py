@@ -75,13 +75,13 @@ def statement_files(
     context: dg.AssetExecutionContext, config: StatementsConfig, warehouse: WarehouseResource, dbt: DbtCliResource
 ) -> dg.MaterializeResult:
     months = partition_months(context.partition_time_window)
-    warehouse_path = warehouse.resolved_path()
+    resolved = warehouse.resolve()
     if config.close:
-        with warehouse_env_for_dbt(warehouse_path):
+        with warehouse_env_for_dbt(resolved):
             close_months(dbt, months)
         context.log.info(f"closed {', '.join(f'{month:%Y-%m}' for month in months)}")
-    root = statements_dir(warehouse_path)
-    results = [write_month(warehouse_path, month, root) for month in months]
+    root = statements_dir(resolved)
+    results = [write_month(resolved, month, root) for month in months]
     for result in results:
         context.log.info(
             f"{result.billing_month:%Y-%m}: {result.statements} statement(s) in {result.directory} "

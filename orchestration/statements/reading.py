@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
+from ingestion.warehouse import Warehouse, WarehouseSession, as_warehouse
 
 MARTS_SCHEMA = "marts"
 
@@ -57,35 +57,26 @@ class Statement:
         return self.status == "closed"
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
-    cursor = con.execute(sql, params)
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def _rows(session: WarehouseSession, cls: type, table: str, billing_month: date, order_by: str) -> list[dict]:
+    """The columns of ``cls`` (its fields, but lines) from a billing mart, for one month."""
+    columns = [field.name for field in fields(cls) if field.name != "lines"]
+    if "organization_id" not in columns:
+        columns.append("organization_id")
+    rows = session.fetchall(
+        f"select {', '.join(columns)} from {MARTS_SCHEMA}.{table} "
+        f"where billing_month = cast('{billing_month.isoformat()}' as date) order by {order_by}"
+    )
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
-def _pick(cls: type, row: dict) -> dict:
-    return {field.name: row[field.name] for field in fields(cls) if field.name in row}
-
-
-def read_statements(warehouse: Path, billing_month: date) -> list[Statement]:
+def read_statements(warehouse: Warehouse | Path, billing_month: date) -> list[Statement]:
     """Every statement of ``billing_month`` (its first day), by organization id, read in one short read-only
-    connection (DuckDB lets dbt write only when nobody else holds the file)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        headers = _rows(
-            con,
-            f"select * from {MARTS_SCHEMA}.billing_statements where billing_month = ? order by organization_id",
-            [billing_month],
-        )
-        lines = _rows(
-            con,
-            f"select * from {MARTS_SCHEMA}.billing_statement_lines where billing_month = ? "
-            "order by organization_id, line_number",
-            [billing_month],
-        )
+    session (DuckDB lets dbt write only when nobody else holds the file)."""
+    with as_warehouse(warehouse).session(read_only=True) as session:
+        headers = _rows(session, Statement, "billing_statements", billing_month, "organization_id")
+        lines = _rows(session, StatementLine, "billing_statement_lines", billing_month, "organization_id, line_number")
     lines_by_org: dict[str, list[StatementLine]] = {}
     for row in lines:
-        lines_by_org.setdefault(row["organization_id"], []).append(StatementLine(**_pick(StatementLine, row)))
-    return [
-        Statement(**_pick(Statement, header), lines=tuple(lines_by_org.get(header["organization_id"], ())))
-        for header in headers
-    ]
+        organization_id = row.pop("organization_id")
+        lines_by_org.setdefault(organization_id, []).append(StatementLine(**row))
+    return [Statement(**header, lines=tuple(lines_by_org.get(header["organization_id"], ()))) for header in headers]

@@ -14,18 +14,25 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
+from ingestion.warehouse import DuckDBWarehouse, Warehouse, as_warehouse
 from orchestration.statements.reading import Statement, read_statements
 from orchestration.statements.rendering import RENDERERS
 
 STATEMENTS_DIR_ENV = "TOKENBOOKS_STATEMENTS_DIR"
 STATEMENTS_DIR_NAME = "statements"
+DEFAULT_STATEMENTS_DIR = Path("data") / STATEMENTS_DIR_NAME
 
 
-def statements_dir(warehouse: Path) -> Path:
-    """``TOKENBOOKS_STATEMENTS_DIR``, else ``statements/`` beside the warehouse file (data/statements by
-    default), as an absolute path."""
+def statements_dir(warehouse: Warehouse | Path) -> Path:
+    """``TOKENBOOKS_STATEMENTS_DIR``, else ``statements/`` beside a DuckDB warehouse file (data/statements by
+    default), else data/statements; as an absolute path."""
     configured = os.environ.get(STATEMENTS_DIR_ENV)
-    return Path(configured).expanduser().absolute() if configured else warehouse.absolute().parent / STATEMENTS_DIR_NAME
+    if configured:
+        return Path(configured).expanduser().absolute()
+    warehouse = as_warehouse(warehouse)
+    if isinstance(warehouse, DuckDBWarehouse):
+        return warehouse.path.absolute().parent / STATEMENTS_DIR_NAME
+    return DEFAULT_STATEMENTS_DIR.absolute()
 
 
 def month_dir(root: Path, billing_month: date) -> Path:
@@ -64,7 +71,7 @@ def _statement_files(directory: Path, statement: Statement) -> dict[str, Path]:
     return {extension: directory / f"{file_stem(statement.organization_id)}.{extension}" for extension in RENDERERS}
 
 
-def write_month(warehouse: Path, billing_month: date, root: Path) -> MonthWritten:
+def write_month(warehouse: Warehouse | Path, billing_month: date, root: Path) -> MonthWritten:
     """Write every statement of ``billing_month`` from the marts in ``warehouse`` under ``root``."""
     directory = month_dir(root, billing_month)
     directory.mkdir(parents=True, exist_ok=True)
