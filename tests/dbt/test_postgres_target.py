@@ -38,6 +38,8 @@ MART_KEYS = {
     "fct_traces": "trace_id",
     "fct_requests": "request_id",
     "agg_org_daily": "organization_id, activity_date",
+    "agg_provider_wasted_daily": "provider, activity_date",
+    "pricing_source_disagreements": "provider, model, usage_type, service_tier, input_tokens_above, disagreement",
 }
 
 
