@@ -35,6 +35,13 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         "select provider, model, count(*) from marts.fct_llm_calls where cost_status = 'pending' "
         "group by provider, model order by count(*) desc, provider, model",
     ),
+    (
+        "Alerts raised (marts.alerts; the alert sensors deliver them to the webhooks configured)",
+        ("severity", "alert_rule", "subject", "window_start", "observed", "threshold", "unit"),
+        "select severity, alert_rule, subject, cast(window_start as varchar), round(observed_value, 4), "
+        "round(threshold_value, 4), unit from marts.alerts "
+        "order by case severity when 'critical' then 0 when 'warning' then 1 else 2 end, alert_rule, alert_key",
+    ),
 )
 
 

@@ -34,6 +34,12 @@ from typing import Any
 
 import pytest
 
+from ingestion.warehouse import DuckDBWarehouse
+from orchestration.alerting import store
+from orchestration.alerting.delivery import plan_events
+from orchestration.alerting.payloads import render
+from orchestration.alerting.settings import DeliveryPolicy, WebhookDestination
+
 pytestmark = pytest.mark.slow
 
 D1 = datetime(2026, 11, 1)
@@ -370,3 +376,21 @@ def test_a_raised_threshold_clears_its_alerts_and_leaves_the_others(built):
 
     assert after == {key: row for key, row in before.items() if not key.startswith("cost_spike_")}
     assert alert_rows(built) == before
+
+
+def test_every_alert_of_the_built_mart_is_planned_once_per_webhook_and_renders(built):
+    with DuckDBWarehouse(built.warehouse).session() as session:
+        alerts = store.read_alerts(session)
+    destinations = [
+        WebhookDestination("oncall", "https://hooks.example.com/a", "json"),
+        WebhookDestination("chat", "https://hooks.example.com/b", "slack"),
+    ]
+
+    planned = plan_events({a["alert_key"]: a for a in alerts}, [], destinations, DeliveryPolicy(max_age=None))
+
+    assert sorted((event, name, alert["alert_key"]) for event, name, alert in planned) == sorted(
+        ("firing", name, key) for key in EXPECTED for name in ("oncall", "chat")
+    )
+    for event, name, alert in planned:
+        body = json.loads(render("json" if name == "oncall" else "slack", event, alert))
+        assert body["alert"] == alert if name == "oncall" else alert["message"] in body["text"]

@@ -59,7 +59,8 @@ def test_every_endpoint_has_a_partitioned_ingestion_asset_with_its_reconciliatio
         node = graph.get(dg.AssetKey(["raw", table]))
         assert node.group_name == "ingestion"
         assert node.partitions_def == daily_partitions
-        assert {check.name for check in node.check_keys} == {RECONCILES_CHECK}
+        # reconciliation from the load itself, freshness from orchestration.checks
+        assert {check.name for check in node.check_keys} == {RECONCILES_CHECK, "freshness_check"}
 
 
 @pytest.fixture(scope="module")
