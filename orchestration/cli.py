@@ -25,6 +25,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtError
 
 from ingestion.sources import ConfigError, LandingSource, source_from_settings
+from ingestion.warehouse import WAREHOUSE_TYPE_ENV, DuckDBWarehouse, PostgresWarehouse, Warehouse
 from orchestration import resources
 from orchestration.partitions import PARTITIONS_START_ENV, daily_partitions
 from orchestration.windows import RunWindow, choose_window, landing_event_dates
@@ -71,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--warehouse",
         metavar="PATH",
-        help=f"DuckDB warehouse file (default: ${resources.WAREHOUSE_ENV}, else {resources.DEFAULT_WAREHOUSE})",
+        help=f"DuckDB warehouse file (default: ${resources.WAREHOUSE_ENV}, else {resources.DEFAULT_WAREHOUSE}); "
+        f"with {WAREHOUSE_TYPE_ENV}=postgres the warehouse is the database of TOKENBOOKS_PG_*",
     )
     run.add_argument(
         "--start", type=day, metavar="DATE", help="first day (UTC) to load; default: the first day of the data"
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_statements_commands(commands.add_parser("statements", help="monthly billing statements: write, close"))
     add_export_command(commands.add_parser("export", help="CSV of one organization's rows of a mart"))
+    add_bi_commands(commands.add_parser("bi", help="BI roles on the PostgreSQL warehouse: per-organization access"))
     add_sample_commands(commands.add_parser("sample", help="the sample AI platform: data generator and API emulator"))
     add_pricing_commands(commands.add_parser("pricing", help="provider price seeds: build them from the price maps"))
     return parser
@@ -280,8 +283,41 @@ def prepare_dagster_home() -> Path:
     return home
 
 
+def add_bi_commands(bi: argparse.ArgumentParser) -> None:
+    bi.description = (
+        "Give BI tools (Metabase, Looker) roles on the PostgreSQL warehouse: an organization role reads only its "
+        "organization's rows of the marts (row-level security), a reader role every mart. Connects with "
+        "TOKENBOOKS_PG_* as the user dbt builds with (it owns the marts; CREATEROLE creates missing roles)."
+    )
+    bi_commands = bi.add_subparsers(dest="bi_command", required=True)
+    for name, operation, with_org, help_text in (
+        ("grant-org", "grant_organization_access", True, "let a role read one organization's rows of the marts"),
+        ("revoke-org", "revoke_organization_access", True, "take an organization's rows back from a role"),
+        ("grant-reader", "grant_bi_reader", False, "let a role read every mart, all organizations (read-only)"),
+    ):
+        command = bi_commands.add_parser(name, help=help_text, description=help_text)
+        if with_org:
+            command.add_argument("--org", required=True, metavar="ORGANIZATION_ID", help="the organization id")
+        command.add_argument("--role", required=True, help="PostgreSQL role (created NOLOGIN when missing)")
+        command.set_defaults(handler=bi_command, operation=operation)
+
+
+def bi_command(args: argparse.Namespace) -> int:
+    warehouse = resources.configured_warehouse()
+    if not isinstance(warehouse, PostgresWarehouse):
+        raise ConfigError(f"{WAREHOUSE_TYPE_ENV}: BI roles need the postgres warehouse (a DuckDB file has no roles)")
+    arguments = {"role": args.role, **({"organization_id": args.org} if getattr(args, "org", None) else {})}
+    try:
+        for message in resources.run_dbt_operation(args.operation, arguments, warehouse):
+            print(message)
+    except resources.DbtOperationError as error:
+        print(f"tokenbooks bi {args.bi_command}: {error}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    return 0
+
+
 def run_command(args: argparse.Namespace) -> int:
-    warehouse = resources.warehouse_path(args.warehouse)
+    warehouse = resources.configured_warehouse(duckdb_path=args.warehouse)
     landing_dir = str(Path(args.landing).absolute()) if args.landing else None
     source = source_from_settings(landing_dir, args.api_url)
     resources.lookback()  # a malformed setting fails now, not halfway through the run
@@ -297,7 +333,7 @@ def run_command(args: argparse.Namespace) -> int:
     )
     for note in window.notes:
         print(f"note: {note}")
-    print(f"tokenbooks run: {window.describe()} from {source.describe()} into {warehouse}")
+    print(f"tokenbooks run: {window.describe()} from {source.describe()} into {warehouse.describe()}")
     home = prepare_dagster_home()
     try:
         resources.prepare_dbt_manifest()
@@ -306,7 +342,12 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_RUN_FAILED
     # The run's own resource config (shown with the run in the UI), rather than the environment.
     resource_config = {
-        "warehouse": {"config": {"path": str(warehouse)}},
+        "warehouse": {
+            "config": {
+                "type": warehouse.kind,
+                "path": str(warehouse.path) if isinstance(warehouse, DuckDBWarehouse) else None,
+            }
+        },
         "platform": {"config": {"landing_dir": landing_dir, "api_url": args.api_url}},
     }
     return execute_run(window, resource_config, home, warehouse)
@@ -386,7 +427,7 @@ def execute_job(
     return result
 
 
-def execute_run(window: RunWindow, resource_config: dict, home: Path, warehouse: Path) -> int:
+def execute_run(window: RunWindow, resource_config: dict, home: Path, warehouse: Warehouse) -> int:
     from orchestration.schedules import DAILY_JOB_NAME
     from orchestration.summary import warehouse_summary
 

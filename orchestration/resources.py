@@ -21,16 +21,18 @@ the CLI and a run from the Dagster UI resolve settings the same way.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import shutil
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliResource, DbtProject
 
 from ingestion.sources import ConfigError, Source, source_from_settings
 from ingestion.warehouse import (
@@ -78,7 +80,7 @@ def configured_warehouse(kind: str | None = None, duckdb_path: str | None = None
     return warehouse
 
 
-@contextmanager
+@contextlib.contextmanager
 def warehouse_env_for_dbt(warehouse: Warehouse | Path) -> Iterator[None]:
     """dbt's profile reads the target and its connection from the environment (even to parse): point them at
     ``warehouse`` (a DuckDB file path is the DuckDB warehouse), the one the loader writes, while dbt runs."""
@@ -185,6 +187,32 @@ def prepare_dbt_manifest_if_dev() -> None:
     Python, found even when the virtualenv is not activated."""
     if tokenbooks_dbt.preparer.using_dagster_dev():
         parse_dbt_project()
+
+
+class DbtOperationError(RuntimeError):
+    """A dbt operation failed; the message holds dbt's errors."""
+
+
+def run_dbt_operation(macro: str, arguments: dict[str, str], warehouse: Warehouse) -> list[str]:
+    """``dbt run-operation`` on ``warehouse``; what the macro logged (``log(..., info=True)``), in order.
+
+    dbt's console output (which the invocation echoes) is kept out of the caller's output: only the macro's
+    messages, or dbt's errors, say what happened."""
+    logged, errors = [], []
+    with warehouse_env_for_dbt(warehouse), contextlib.redirect_stdout(io.StringIO()):
+        invocation = dbt_resource().cli(
+            ["run-operation", macro, "--args", json.dumps(arguments)], target_path=tokenbooks_dbt.target_path
+        )
+        try:
+            for event in invocation.stream_raw_events():
+                info = event.raw_event["info"]
+                if info["name"] == "JinjaLogInfo":
+                    logged.append(info["msg"])
+                elif info["level"] == "error":
+                    errors.append(info["msg"])
+        except DagsterDbtCliRuntimeError as failure:
+            raise DbtOperationError("\n".join(errors) or str(failure)) from None
+    return logged
 
 
 def build_resources() -> dict[str, object]:
