@@ -1,12 +1,15 @@
 """Statement files on disk: ``<statements dir>/<YYYY-MM>/<organization>.{csv,html,pdf}``.
 
 Files are written atomically (a temporary file renamed into place). A closed statement's files are written
-once and never again, even if the renderer changes later; an open month's directory mirrors the marts, so
-files of an organization without a statement that month are removed.
+once, as closed, and never again, even if the renderer changes later: ``<YYYY-MM>/closed-statements.json``
+records each one (its statement_hash and the SHA-256 of every file) when it is first written closed. An open
+month's directory otherwise mirrors the marts: files of an organization without a statement are removed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -19,6 +22,7 @@ from orchestration.statements.reading import Statement, read_statements
 from orchestration.statements.rendering import RENDERERS
 
 STATEMENTS_DIR_ENV = "TOKENBOOKS_STATEMENTS_DIR"
+CLOSED_RECORD_NAME = "closed-statements.json"
 STATEMENTS_DIR_NAME = "statements"
 DEFAULT_STATEMENTS_DIR = Path("data") / STATEMENTS_DIR_NAME
 
@@ -71,24 +75,41 @@ def _statement_files(directory: Path, statement: Statement) -> dict[str, Path]:
     return {extension: directory / f"{file_stem(statement.organization_id)}.{extension}" for extension in RENDERERS}
 
 
+def _read_closed_record(path: Path) -> dict[str, dict]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _closed_entry(statement: Statement, files: dict[str, Path]) -> dict:
+    return {
+        "statement_hash": statement.statement_hash,
+        "files": {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in files.values()},
+    }
+
+
 def write_month(warehouse: Warehouse | Path, billing_month: date, root: Path) -> MonthWritten:
     """Write every statement of ``billing_month`` from the marts in ``warehouse`` under ``root``."""
     directory = month_dir(root, billing_month)
     directory.mkdir(parents=True, exist_ok=True)
     statements = read_statements(warehouse, billing_month)
+    closed_record_path = directory / CLOSED_RECORD_NAME
+    closed_record = _read_closed_record(closed_record_path)
     written: list[Path] = []
     kept: list[Path] = []
     sizes = dict.fromkeys(RENDERERS, 0)
     for statement in statements:
         files = _statement_files(directory, statement)
-        if statement.is_closed and all(path.exists() for path in files.values()):
+        if statement.organization_id in closed_record and all(path.exists() for path in files.values()):
             kept += files.values()
         else:
             for extension, render in RENDERERS.items():
                 _write_atomically(files[extension], render(statement))
                 written.append(files[extension])
+            if statement.is_closed:
+                closed_record[statement.organization_id] = _closed_entry(statement, files)
         for extension, path in files.items():
             sizes[extension] += path.stat().st_size
+    if closed_record:
+        _write_atomically(closed_record_path, (json.dumps(closed_record, indent=2, sort_keys=True) + "\n").encode())
     expected = {path for statement in statements for path in _statement_files(directory, statement).values()}
     removed = [path for path in sorted(directory.iterdir()) if path.suffix[1:] in RENDERERS and path not in expected]
     for path in removed:
