@@ -7,6 +7,7 @@ timeouts and loaded through ``--api-url``: the tables must come out the same.
 
 import contextlib
 import io
+import itertools
 import json
 import time
 from collections import Counter
@@ -30,6 +31,13 @@ STEPS = [*INGESTION_STEPS, "dbt_models"]
 API_KEY = "e2e-test-key"
 # Columns saying which load brought a row, when and from where: they differ between two sources by design.
 LOAD_METADATA = ("_batch_id", "_loaded_at", "_source", "_delivery_seq", "loaded_at", "batch_id")
+
+
+def measured_at_build(column: str) -> bool:
+    """Columns a mart measures at its build (dbt's run start, e.g. how long calls have been pending)."""
+    return column == "built_at" or "_age_" in column
+
+
 # Lines that are not JSON objects cannot be served by an API; everything else must be quarantined alike.
 NOT_RECORDS = ("malformed JSON", "not a JSON object")
 
@@ -102,7 +110,7 @@ def tables(warehouse: Path) -> dict[str, list[tuple]]:
                     "order by ordinal_position",
                     [schema, table],
                 ).fetchall()
-                if column not in LOAD_METADATA
+                if column not in LOAD_METADATA and not measured_at_build(column)
             ]
             select = ", ".join(f'"{column}"' for column in columns)
             found[name] = con.execute(f"select {select} from {name} order by all").fetchall()
@@ -124,7 +132,7 @@ def test_landing_run_shows_one_line_per_step_start_and_end(landing_run):
     for step in STEPS:
         assert sum(f"] {step} " in line and line.endswith(" started") for line in lines) == 1, step
         assert sum(f"] {step} " in line and " done in " in line for line in lines) == 1, step
-    assert "FAILED" not in out
+    assert " FAILED after " not in out
     assert out.startswith("tokenbooks run: [2026-03-01, 2026-03-04) (3 day(s)) from landing:")
 
 
@@ -216,10 +224,10 @@ class CountingEmulator(PlatformEmulator):
         return response
 
 
-def accelerated_clock(hours_per_second: float):
-    """The emulator's rate-limit hour passes in a fraction of a second, so Retry-After waits stay short."""
-    start = time.time()
-    return lambda: start + (time.time() - start) * 3600 * hours_per_second
+def stepping_clock(seconds_per_request: int):
+    """The emulator's clock moves on by a fixed step at every request it counts against the rate limit, so
+    429s come at the same requests however fast the machine is, and a Retry-After of 1 s ends them."""
+    return itertools.count(time.time() // 3600 * 3600, seconds_per_request).__next__
 
 
 def test_the_api_with_faults_gives_the_same_tables_as_the_files(landing_run, sample, monkeypatch, tmp_path):
@@ -235,14 +243,14 @@ def test_the_api_with_faults_gives_the_same_tables_as_the_files(landing_run, sam
     emulator = CountingEmulator(
         sample,
         api_keys=[API_KEY],
-        requests_per_hour=12,
+        requests_per_hour=3,  # the 4th request of every (15-minute-step) hour gets a 429
         retry_after_seconds=1,
         error_rate=0.15,
         timeout_rate=0.05,
         timeout_seconds=1.0,
         duplicate_page_rate=0.2,
         seed=3,
-        clock=accelerated_clock(0.5),
+        clock=stepping_clock(15 * 60),
     )
     warehouse = tmp_path / "api.duckdb"
 
