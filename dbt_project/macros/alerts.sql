@@ -1,6 +1,6 @@
 {#- Building blocks of the alert rules (models/marts/alerts/). Every rule model ends with `alert_row`, so
-    the `alerts` mart unions rows of one shape, and computes shares and ages with the macros below, so
-    DuckDB and PostgreSQL store the same values. -#}
+    the `alerts` mart unions rows of one shape; shares use `ratio` and ages `alert_elapsed`, so DuckDB and
+    PostgreSQL store the same values. -#}
 
 {% macro alert_row(
     alert_type, alert_rule, subject_type, subject, window_grain, window_start, window_end,
@@ -36,18 +36,11 @@
 {%- endmacro %}
 
 
-{% macro alert_share(numerator, denominator) -%}
-    {#- numerator / denominator to 6 decimals, the same on every warehouse (DuckDB divides decimals in
-        DOUBLE, PostgreSQL in exact NUMERIC); NULL when the denominator is 0. -#}
-    cast(cast({{ numerator }} as numeric(38, 12)) / nullif({{ denominator }}, 0) as numeric(18, 6))
-{%- endmacro %}
-
-
 {% macro alert_elapsed(start_at, end_at, per='hour') -%}
     {#- Hours (or days, per='day') from start_at to end_at, to 1e-6, counted in whole milliseconds (the
         data's precision). -#}
     {%- set milliseconds = {'hour': '3600000', 'day': '86400000'}[per] -%}
-    {{ alert_share('cast(' ~ dbt.datediff(start_at, end_at, 'millisecond') ~ ' as bigint)', milliseconds) }}
+    {{ ratio('cast(' ~ dbt.datediff(start_at, end_at, 'millisecond') ~ ' as bigint)', milliseconds) }}
 {%- endmacro %}
 
 

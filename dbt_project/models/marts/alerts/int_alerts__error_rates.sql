@@ -1,12 +1,18 @@
 -- Error and failover rates of a UTC day above `threshold` (a share), with at least `min_volume` requests or
--- calls: an organization's requests answered 5xx, a provider/model's failed calls, and a provider's calls
--- that failed over (failed and followed by the next attempt of the same step of the trace).
+-- calls: an organization's requests answered 5xx, a provider/model's failed calls (from the BI marts), and
+-- a provider's calls that failed over (failed, then followed by the next attempt of the same step).
 
 with
 
 org_days as (
 
     select * from {{ ref('agg_org_daily') }}
+
+),
+
+provider_model_days as (
+
+    select * from {{ ref('agg_provider_model_daily') }}
 
 ),
 
@@ -40,9 +46,7 @@ calls_failed_over as (
 
     select
         llm_calls.provider,
-        llm_calls.model,
         llm_calls.call_date,
-        llm_calls.status,
         case
             when llm_calls.status = 'error' and next_attempts.trace_id is not null then 1
             else 0
@@ -71,7 +75,7 @@ rates as (
         'share_5xx' as measure,
         activity_date as period_date,
         requests as volume,
-        {{ alert_share('requests_5xx', 'requests') }} as observed_share
+        {{ ratio('requests_5xx', 'requests') }} as observed_share
 
     from org_days
 
@@ -87,12 +91,10 @@ rates as (
         model,
         'failure_rate' as measure,
         call_date as period_date,
-        count(*) as volume,
-        {{ alert_share("count(case when status = 'error' then 1 end)", 'count(*)') }} as observed_share
+        calls as volume,
+        failure_rate as observed_share
 
-    from calls_failed_over
-
-    group by provider, model, call_date
+    from provider_model_days
 
     union all
 
@@ -107,7 +109,7 @@ rates as (
         'failover_rate' as measure,
         call_date as period_date,
         count(*) as volume,
-        {{ alert_share('sum(failed_over)', 'count(*)') }} as observed_share
+        {{ ratio('sum(failed_over)', 'count(*)') }} as observed_share
 
     from calls_failed_over
 

@@ -1,6 +1,7 @@
 -- Pending cost: calls without a price (cost_status pending, so their cost is missing from every total).
--- A provider/model fires while its oldest pending call started more than `threshold` hours before the
--- evaluation time (one alert per episode, keyed by that call's start, resolved once priced); an
+-- A provider/model of pending_llm_calls fires while its oldest pending call started more than `threshold`
+-- hours before the evaluation time (one alert per episode, keyed by that call's start, resolved once
+-- priced; ages to the evaluation time, not the build's wall clock, so a rebuild says the same); an
 -- organization fires for a month in which more than `threshold` of its calls are pending (its statement is
 -- incomplete).
 
@@ -9,6 +10,12 @@ with
 llm_calls as (
 
     select * from {{ ref('fct_llm_calls') }}
+
+),
+
+pending_llm_calls as (
+
+    select * from {{ ref('pending_llm_calls') }}
 
 ),
 
@@ -29,14 +36,10 @@ pending_models as (
     select
         provider,
         model,
-        count(*) as pending_calls,
-        min(started_at) as oldest_pending_at
+        pending_calls,
+        oldest_started_at as oldest_pending_at
 
-    from llm_calls
-
-    where cost_status = 'pending'
-
-    group by provider, model
+    from pending_llm_calls
 
 ),
 
@@ -60,7 +63,7 @@ org_months as (
         organization_id,
         cast({{ dbt.date_trunc('month', 'call_date') }} as date) as month_start,
         count(*) as calls,
-        {{ alert_share("count(case when cost_status = 'pending' then 1 end)", 'count(*)') }} as pending_share
+        {{ ratio("count(case when cost_status = 'pending' then 1 end)", 'count(*)') }} as pending_share
 
     from llm_calls
 

@@ -2,24 +2,25 @@
 -- least `min_volume` observations: a provider's model (every attempt, failed ones included, as the contract
 -- counts latency), a workflow (whole trace) and a platform endpoint (request duration). Each subject takes
 -- the target row naming the most of its columns (a model's row before its provider's, before the default).
+-- Model and endpoint percentiles come from the BI marts, so an alert shows the number the dashboards show.
 
 with
 
-llm_calls as (
+provider_model_days as (
 
-    select * from {{ ref('fct_llm_calls') }}
+    select * from {{ ref('agg_provider_model_daily') }}
+
+),
+
+endpoint_days as (
+
+    select * from {{ ref('agg_endpoint_daily') }}
 
 ),
 
 traces as (
 
     select * from {{ ref('fct_traces') }}
-
-),
-
-requests as (
-
-    select * from {{ ref('fct_requests') }}
 
 ),
 
@@ -48,14 +49,10 @@ latencies as (
         cast(null as varchar) as http_method,
         cast(null as varchar) as endpoint,
         call_date as period_date,
-        count(*) as observations,
-        {{ percentile('duration_ms', 0.95) }} as p95_latency_ms
+        calls as observations,
+        latency_p95_ms as p95_latency_ms
 
-    from llm_calls
-
-    where duration_ms is not null
-
-    group by provider, model, call_date
+    from provider_model_days
 
     union all
 
@@ -71,7 +68,7 @@ latencies as (
         cast(null as varchar) as endpoint,
         trace_date as period_date,
         count(*) as observations,
-        {{ percentile('duration_ms', 0.95) }} as p95_latency_ms
+        cast({{ percentile('duration_ms', 0.95) }} as numeric(18, 3)) as p95_latency_ms
 
     from traces
 
@@ -92,14 +89,12 @@ latencies as (
         method as http_method,
         endpoint,
         request_date as period_date,
-        count(*) as observations,
-        {{ percentile('duration_ms', 0.95) }} as p95_latency_ms
+        requests as observations,
+        latency_p95_ms as p95_latency_ms
 
-    from requests
+    from endpoint_days
 
-    where method is not null and endpoint is not null and duration_ms is not null
-
-    group by method, endpoint, request_date
+    where method is not null and endpoint is not null
 
 ),
 
@@ -136,7 +131,7 @@ judged as (
 
     select
         matched_targets.*,
-        cast(matched_targets.p95_latency_ms as numeric(18, 3)) as observed_ms,
+        matched_targets.p95_latency_ms as observed_ms,
         rules.threshold * matched_targets.target_ms as threshold_ms,
         rules.critical_threshold * matched_targets.target_ms as critical_ms,
         rules.min_volume
