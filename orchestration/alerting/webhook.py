@@ -1,15 +1,18 @@
 """POST a body to a webhook with retries and exponential backoff.
 
-Failures are reported as ``HTTP <status>`` or the exception's class name: never the exception's text,
-which for connection errors spells out the URL (and a webhook URL is a secret: whoever has it can post).
+A webhook URL is a secret (whoever has it can post), so it never reaches a log: failures are reported as
+``HTTP <status>`` or the exception's class name (a connection error's text spells out the URL), and
+urllib3's debug lines (which print the request path) are held back while a webhook is called.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
@@ -20,6 +23,7 @@ SIGNATURE_HEADER = "X-Tokenbooks-Signature"
 DELIVERY_ID_HEADER = "X-Tokenbooks-Delivery-Id"
 EVENT_HEADER = "X-Tokenbooks-Event"
 USER_AGENT = "tokenbooks-alerts"
+URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,17 @@ class SendOutcome:
 def signature(secret: str, body: bytes) -> str:
     """``sha256=<hex HMAC-SHA256 of the body>``: the receiver recomputes it with the shared secret."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@contextmanager
+def _urls_kept_out_of_logs() -> Iterator[None]:
+    """Drop urllib3's records below WARNING (its DEBUG lines carry the request path) for the block."""
+    level = URLLIB3_LOGGER.level
+    URLLIB3_LOGGER.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        URLLIB3_LOGGER.setLevel(level)
 
 
 def post_with_retries(
@@ -64,9 +79,10 @@ def post_with_retries(
         if attempt > 1:
             sleep(policy.backoff_seconds * 2 ** (attempt - 2))
         try:
-            response = session.post(
-                destination.url, data=body, headers=headers, timeout=policy.timeout_seconds, allow_redirects=False
-            )
+            with _urls_kept_out_of_logs():
+                response = session.post(
+                    destination.url, data=body, headers=headers, timeout=policy.timeout_seconds, allow_redirects=False
+                )
         except requests.RequestException as exc:
             status_code, error = None, type(exc).__name__
             continue

@@ -381,6 +381,16 @@ def test_a_missing_mart_resolves_nothing(mart, receiver):
     assert len(receiver.received) == 1
 
 
+def test_a_delivered_alert_leaves_its_webhook_url_out_of_debug_logs(mart, receiver, caplog):
+    mart.set_alerts([SPIKE])
+
+    with caplog.at_level(logging.DEBUG):
+        report, _ = run(mart, [json_hook(receiver)])
+
+    assert report.delivered == 1
+    assert "T0KEN-IN-PATH" not in caplog.text
+
+
 def test_urls_and_secrets_stay_out_of_logs_errors_and_the_history(mart, caplog):
     mart.set_alerts([SPIKE])
     closed = WebhookReceiver()
