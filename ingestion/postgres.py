@@ -94,9 +94,13 @@ class PostgresSession(WarehouseSession):
         self.execute(f"select pg_advisory_xact_lock(hashtext({sql_str(name)}))")
 
     def create_lookup_index(self, table: str, columns: Sequence[str]) -> None:
-        index = "_".join([table.split(".")[-1], *(column.strip("_") for column in columns), "idx"])
-        column_list = ", ".join(f'"{column}"' for column in columns)
-        self.execute(f"create index if not exists {index} on {table} ({column_list})")
+        schema, name = table.split(".")
+        index = "_".join([name, *(column.strip("_") for column in columns), "idx"])
+        # Checked first: even "if not exists" locks the table against writers before finding the index there.
+        (missing,) = self.fetchone(f"select to_regclass({sql_str(f'{schema}.{index}')}) is null")
+        if missing:
+            column_list = ", ".join(f'"{column}"' for column in columns)
+            self.execute(f"create index {index} on {table} ({column_list})")
 
     def close(self) -> None:
         self.connection.close()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -95,7 +95,9 @@ class WarehouseSession(ABC):
         try:
             yield
         except BaseException:
-            self.execute("rollback")
+            # a lost connection cannot roll back (the server does): keep the error that says why
+            with suppress(Exception):
+                self.execute("rollback")
             raise
         self.execute("commit")
 
@@ -109,9 +111,9 @@ class WarehouseSession(ABC):
 class DuckDBSession(WarehouseSession):
     """Validation and writes on the warehouse file's own connection: staged tables need no copying."""
 
-    def __init__(self, path: Path, *, read_only: bool = False):
-        self.connection = connect(path, read_only=read_only)
-        self.staging = self.connection
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
+        self.connection = connection
+        self.staging = connection
 
     def execute(self, sql: str) -> None:
         self.connection.execute(sql)
@@ -141,7 +143,7 @@ class DuckDBWarehouse:
     kind: ClassVar[str] = "duckdb"
 
     def session(self, *, read_only: bool = False) -> WarehouseSession:
-        return DuckDBSession(self.path, read_only=read_only)
+        return DuckDBSession(connect(self.path, read_only=read_only))
 
     def describe(self) -> str:
         return str(self.path)
