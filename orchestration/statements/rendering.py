@@ -232,7 +232,7 @@ def statement_pdf(statement: Statement) -> bytes:
     story.append(
         Table(
             rows,
-            colWidths=[8 * mm, 62 * mm, 30 * mm, 20 * mm, 20 * mm, 16 * mm, 22 * mm],
+            colWidths=[8 * mm, 55 * mm, 27 * mm, 20 * mm, 28 * mm, 16 * mm, 24 * mm],
             repeatRows=1,
             style=TableStyle(
                 [
