@@ -200,8 +200,10 @@ def run_dbt_operation(macro: str, arguments: dict[str, str], warehouse: Warehous
     messages, or dbt's errors, say what happened."""
     logged, errors = [], []
     with warehouse_env_for_dbt(warehouse), contextlib.redirect_stdout(io.StringIO()):
+        # A target folder of their own: operations must not replace the manifest the Definitions are built from.
         invocation = dbt_resource().cli(
-            ["run-operation", macro, "--args", json.dumps(arguments)], target_path=tokenbooks_dbt.target_path
+            ["run-operation", macro, "--args", json.dumps(arguments)],
+            target_path=tokenbooks_dbt.target_path / "operations",
         )
         try:
             for event in invocation.stream_raw_events():
