@@ -139,7 +139,8 @@ def add_export_command(export: argparse.ArgumentParser) -> None:
     export.add_argument(
         "--warehouse",
         metavar="PATH",
-        help=f"DuckDB warehouse file (default: ${resources.WAREHOUSE_ENV}, else {resources.DEFAULT_WAREHOUSE})",
+        help=f"DuckDB warehouse file (default: ${resources.WAREHOUSE_ENV}, else {resources.DEFAULT_WAREHOUSE}); "
+        f"with {WAREHOUSE_TYPE_ENV}=postgres the warehouse is the database of TOKENBOOKS_PG_*",
     )
     export.set_defaults(handler=export_command)
 
@@ -150,7 +151,7 @@ def export_command(args: argparse.Namespace) -> int:
     out_path = Path(args.out) if args.out else None
     try:
         rows = export_mart(
-            resources.warehouse_path(args.warehouse),
+            resources.configured_warehouse(duckdb_path=args.warehouse),
             args.mart,
             args.org,
             out_path=out_path,
@@ -342,24 +343,28 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_RUN_FAILED
     # The run's own resource config (shown with the run in the UI), rather than the environment.
     resource_config = {
-        "warehouse": {
-            "config": {
-                "type": warehouse.kind,
-                "path": str(warehouse.path) if isinstance(warehouse, DuckDBWarehouse) else None,
-            }
-        },
+        "warehouse": warehouse_resource_config(warehouse),
         "platform": {"config": {"landing_dir": landing_dir, "api_url": args.api_url}},
     }
     return execute_run(window, resource_config, home, warehouse)
 
 
+def warehouse_resource_config(warehouse: Warehouse) -> dict:
+    return {
+        "config": {
+            "type": warehouse.kind,
+            "path": str(warehouse.path) if isinstance(warehouse, DuckDBWarehouse) else None,
+        }
+    }
+
+
 def statements_command(args: argparse.Namespace) -> int:
     from orchestration.assets.statements import monthly_partitions
 
-    warehouse = resources.warehouse_path(args.warehouse)
-    if not warehouse.exists():
+    warehouse = resources.configured_warehouse(duckdb_path=args.warehouse)
+    if isinstance(warehouse, DuckDBWarehouse) and not warehouse.path.exists():
         raise ConfigError(
-            f"{resources.WAREHOUSE_ENV} / --warehouse: no warehouse at {warehouse}: run tokenbooks run first"
+            f"{resources.WAREHOUSE_ENV} / --warehouse: no warehouse at {warehouse.path}: run tokenbooks run first"
         )
     if not monthly_partitions.has_partition_key(args.month.isoformat()):
         raise ConfigError(
@@ -369,7 +374,7 @@ def statements_command(args: argparse.Namespace) -> int:
     home = prepare_dagster_home()
     resources.prepare_dbt_manifest()
     return execute_statements(
-        [args.month], {"warehouse": {"config": {"path": str(warehouse)}}}, home, warehouse, args.close
+        [args.month], {"warehouse": warehouse_resource_config(warehouse)}, home, warehouse, args.close
     )
 
 
@@ -454,7 +459,7 @@ def months_of(window: RunWindow) -> list[date]:
 
 
 def execute_statements(
-    months: list[date], resource_config: dict, home: Path, warehouse: Path, close: bool = False
+    months: list[date], resource_config: dict, home: Path, warehouse: Warehouse, close: bool = False
 ) -> int:
     """The monthly statements job over ``months`` (one run), then where the files are."""
     from orchestration.assets.statements import STATEMENT_FILES_KEY
