@@ -6,7 +6,8 @@ exported: every table or view in schema ``marts`` with an ``organization_id`` co
 the mart's first ``DATE`` column (the day a row counts on: ``activity_date``, ``call_date``,
 ``billing_month``, ``as_of_date`` of a snapshot mart...), else to its first ``*_at`` timestamp; a mart with
 neither exports whole. The mart name is matched against that catalog and quoted from it, and the
-organization and days are bound as parameters, so no input reaches the SQL text.
+organization and days are bound as parameters, so no input reaches the SQL text. The warehouse is the
+configured one (a DuckDB file, or PostgreSQL), read in a read-only session.
 
 Rows come out in a deterministic order (every column, left to right), as CSV with a header: NULL as an
 empty field, money as exact decimals, booleans as ``true``/``false``, timestamps as ISO 8601 (UTC).
@@ -18,14 +19,13 @@ import csv
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-import duckdb
+from ingestion.warehouse import DuckDBWarehouse, Warehouse, as_warehouse
 
 MARTS_SCHEMA = "marts"
 ORGANIZATION_COLUMN = "organization_id"
@@ -48,13 +48,18 @@ class ExportableMart:
         return f"{self.name} (range on {self.range_column})" if self.range_column else f"{self.name} (no range)"
 
 
-def exportable_marts(con: duckdb.DuckDBPyConnection) -> dict[str, ExportableMart]:
-    """Every relation of schema ``marts`` with an organization_id column, from the warehouse's catalog."""
-    catalog = con.execute(
+def exportable_marts(con: Any, placeholder: str = "?") -> dict[str, ExportableMart]:
+    """Every relation of schema ``marts`` with an organization_id column, from the warehouse's catalog.
+
+    ``con`` is a DB-API connection (DuckDB or psycopg2) and ``placeholder`` its parameter marker.
+    """
+    cursor = con.cursor()
+    cursor.execute(
         "select table_name, column_name, data_type from information_schema.columns "
-        "where table_schema = ? order by table_name, ordinal_position",
+        f"where table_schema = {placeholder} order by table_name, ordinal_position",
         [MARTS_SCHEMA],
-    ).fetchall()
+    )
+    catalog = cursor.fetchall()
     columns_by_mart: dict[str, list[tuple[str, str]]] = {}
     for table, column, data_type in catalog:
         columns_by_mart.setdefault(table, []).append((column, data_type.upper()))
@@ -78,30 +83,30 @@ def _exportable(name: str, columns: Sequence[tuple[str, str]]) -> ExportableMart
     )
 
 
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+def _quoted(identifier: str, placeholder: str) -> str:
+    quoted = '"' + identifier.replace('"', '""') + '"'
+    # psycopg2 (placeholder %s) reads any lone % of a statement with parameters as a marker
+    return quoted.replace("%", "%%") if placeholder == "%s" else quoted
 
 
 def export_query(
-    mart: ExportableMart, organization_id: str, start: date | None, end: date | None
+    mart: ExportableMart, organization_id: str, start: date | None, end: date | None, placeholder: str = "?"
 ) -> tuple[str, list[object]]:
     """The parameterized SELECT of one organization's rows in ``[start, end)`` (either end may be open)."""
-    conditions, params = [f"{_quoted(ORGANIZATION_COLUMN)} = ?"], [organization_id]
+    conditions, params = [f"{_quoted(ORGANIZATION_COLUMN, placeholder)} = {placeholder}"], [organization_id]
     if start is not None or end is not None:
         if mart.range_column is None:
             raise ExportError(f"{mart.name} has no date or *_at column to filter by: export it without --start/--end")
         if start is not None and end is not None and start >= end:
             raise ExportError(f"--start ({start}) must be before --end ({end}): the range is [start, end)")
-        column = _quoted(mart.range_column)
+        column = _quoted(mart.range_column, placeholder)
         for bound, operator in ((start, ">="), (end, "<")):
             if bound is not None:
-                conditions.append(f"{column} {operator} ?")
+                conditions.append(f"{column} {operator} {placeholder}")
                 params.append(bound if mart.range_column_is_date else datetime.combine(bound, time.min))
     order = ", ".join(str(position) for position in range(1, len(mart.columns) + 1))
-    sql = (
-        f"select * from {_quoted(MARTS_SCHEMA)}.{_quoted(mart.name)} where {' and '.join(conditions)} order by {order}"
-    )
-    return sql, params
+    relation = f"{_quoted(MARTS_SCHEMA, placeholder)}.{_quoted(mart.name, placeholder)}"
+    return f"select * from {relation} where {' and '.join(conditions)} order by {order}", params
 
 
 def csv_field(value: object) -> object:
@@ -130,17 +135,21 @@ def write_csv(out: TextIO, header: Sequence[str], batches: Iterable[Sequence[Seq
 
 
 def export_to(
-    con: duckdb.DuckDBPyConnection,
+    con: Any,
     mart_name: str,
     organization_id: str,
     out: TextIO,
     start: date | None = None,
     end: date | None = None,
+    placeholder: str = "?",
 ) -> int:
-    """Write one organization's rows of ``mart_name`` as CSV to ``out``; returns the number of rows."""
+    """Write one organization's rows of ``mart_name`` as CSV to ``out``; returns the number of rows.
+
+    ``con`` is a DB-API connection (DuckDB or psycopg2) and ``placeholder`` its parameter marker.
+    """
     if not organization_id:
         raise ExportError("--org: expected an organization id")
-    marts = exportable_marts(con)
+    marts = exportable_marts(con, placeholder)
     mart = marts.get(mart_name)
     if mart is None:
         available = "; ".join(marts[name].describe() for name in sorted(marts)) or "none (is the warehouse built?)"
@@ -148,14 +157,15 @@ def export_to(
             f"{mart_name!r} is not an exportable mart (schema {MARTS_SCHEMA}, with {ORGANIZATION_COLUMN}). "
             f"Exportable: {available}"
         )
-    sql, params = export_query(mart, organization_id, start, end)
-    cursor = con.execute(sql, params)
+    sql, params = export_query(mart, organization_id, start, end, placeholder)
+    cursor = con.cursor()
+    cursor.execute(sql, params)
     header = [column[0] for column in cursor.description]
     return write_csv(out, header, iter(lambda: cursor.fetchmany(FETCH_ROWS), []))
 
 
 def export_mart(
-    warehouse: Path,
+    warehouse: Warehouse | Path,
     mart_name: str,
     organization_id: str,
     out_path: Path | None = None,
@@ -163,21 +173,24 @@ def export_mart(
     start: date | None = None,
     end: date | None = None,
 ) -> int:
-    """Export from the DuckDB warehouse file (opened read-only) to ``out_path``, else to ``out``.
+    """Export from the warehouse (a DuckDB file path or a configured warehouse, read-only) to ``out_path``,
+    else to ``out``.
 
     A file is written beside its destination and renamed into place once complete, so a failed export never
     leaves half a file where a finished one is expected.
     """
-    if not warehouse.is_file():
-        raise ExportError(f"no warehouse at {warehouse}: run `tokenbooks run` first, or pass --warehouse")
-    with closing(duckdb.connect(str(warehouse), read_only=True)) as con:
+    warehouse = as_warehouse(warehouse)
+    if isinstance(warehouse, DuckDBWarehouse) and not warehouse.path.is_file():
+        raise ExportError(f"no warehouse at {warehouse.path}: run `tokenbooks run` first, or pass --warehouse")
+    placeholder = "?" if isinstance(warehouse, DuckDBWarehouse) else "%s"
+    with warehouse.session(read_only=True) as session:
         if out_path is None:
-            return export_to(con, mart_name, organization_id, out, start, end)
+            return export_to(session.connection, mart_name, organization_id, out, start, end, placeholder)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as partial_file:
-                rows = export_to(con, mart_name, organization_id, partial_file, start, end)
+                rows = export_to(session.connection, mart_name, organization_id, partial_file, start, end, placeholder)
             os.replace(partial, out_path)
         except BaseException:
             Path(partial).unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""tokenbooks export: one organization's rows of a mart as CSV, on a real DuckDB file holding hand-made marts.
+"""tokenbooks export: one organization's rows of a mart as CSV, from a real DuckDB file holding hand-made marts,
+and the same marts on a throwaway PostgreSQL.
 
 The marts here are small tables made for the test (the export reads any mart the catalog shows); the dbt
 tests export the real marts built from the tiny landing data.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+from collections.abc import Callable
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -29,14 +31,15 @@ ORG_DAILY_CSV_ORG_A = (
 )
 
 
-def make_marts(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema marts")
-    con.execute("create schema staging")
-    con.execute(
+def make_marts(execute: Callable[[str], object]) -> None:
+    """Hand-made marts through ``execute``: the same SQL on DuckDB and PostgreSQL."""
+    execute("create schema marts")
+    execute("create schema staging")
+    execute(
         "create table marts.org_daily (organization_id varchar, activity_date date, requests bigint, "
         "cost_usd decimal(38, 18), note varchar, is_late boolean)"
     )
-    con.execute(
+    execute(
         "insert into marts.org_daily values "
         "('org_a', '2026-11-21', 3, 0, 'last', false), "
         "('org_b', '2026-11-20', 9, 9.99, 'another organization', false), "
@@ -44,11 +47,11 @@ def make_marts(con: duckdb.DuckDBPyConnection) -> None:
         "('org_a', '2026-11-20', 2, 0.000000000000000001, 'comma, \"quoted\"' || chr(10) || 'and a new line', true)"
     )
     # no DATE column: the range applies to the first *_at timestamp (occurred_at, not created_at below it)
-    con.execute(
+    execute(
         "create table marts.key_events (event_id varchar, organization_id varchar, occurred_at timestamp, "
         "created_at timestamp)"
     )
-    con.execute(
+    execute(
         "insert into marts.key_events values "
         "('e_first_instant', 'org_a', '2026-11-20 00:00:00', '2026-01-01'), "
         "('e_last_instant', 'org_a', '2026-11-20 23:59:59.999999', '2026-01-01'), "
@@ -56,18 +59,18 @@ def make_marts(con: duckdb.DuckDBPyConnection) -> None:
         "('e_day_before', 'org_a', '2026-11-19 23:59:59.999999', '2026-01-01'), "
         "('e_other_org', 'org_b', '2026-11-20 12:00:00', '2026-01-01')"
     )
-    con.execute("create table marts.org_profile (organization_id varchar, plan varchar)")
-    con.execute("insert into marts.org_profile values ('org_a', 'growth'), ('org_b', 'enterprise')")
-    con.execute("create table marts.endpoint_daily (endpoint varchar, request_date date, requests bigint)")
-    con.execute("create table staging.org_secrets (organization_id varchar, secret varchar)")
-    con.execute("insert into staging.org_secrets values ('org_a', 'not for export')")
+    execute("create table marts.org_profile (organization_id varchar, plan varchar)")
+    execute("insert into marts.org_profile values ('org_a', 'growth'), ('org_b', 'enterprise')")
+    execute("create table marts.endpoint_daily (endpoint varchar, request_date date, requests bigint)")
+    execute("create table staging.org_secrets (organization_id varchar, secret varchar)")
+    execute("insert into staging.org_secrets values ('org_a', 'not for export')")
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("export") / "warehouse.duckdb"
     with closing(duckdb.connect(str(path))) as con:
-        make_marts(con)
+        make_marts(con.execute)
     return path
 
 
@@ -223,3 +226,23 @@ def test_a_missing_warehouse_is_named(tmp_path):
     assert code == 2
     assert said == f"tokenbooks: no warehouse at {missing}: run `tokenbooks run` first, or pass --warehouse\n"
     assert not missing.exists()
+
+
+@pytest.mark.postgres
+def test_the_same_export_from_a_postgresql_warehouse(postgres_database, monkeypatch):
+    make_marts(postgres_database.rows)
+    for name, value in postgres_database.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TOKENBOOKS_WAREHOUSE_TYPE", "postgres")
+    for name in ("TOKENBOOKS_WAREHOUSE", "TOKENBOOKS_DBT_TARGET"):
+        monkeypatch.delenv(name, raising=False)
+
+    assert run_cli("--mart", "org_daily", "--org", "org_a") == (
+        0,
+        ORG_DAILY_CSV_ORG_A,
+        "exported 3 rows of marts.org_daily for org_a to stdout\n",
+    )
+    code, printed, _ = run_cli("--mart", "key_events", "--org", "org_a", "--start", "2026-11-20", "--end", "2026-11-21")
+    assert (code, column(printed, "event_id")) == (0, ["e_first_instant", "e_last_instant"])
+    code, _, said = run_cli("--mart", "endpoint_daily", "--org", "org_a")
+    assert (code, said.startswith("tokenbooks: 'endpoint_daily' is not an exportable mart")) == (2, True)
