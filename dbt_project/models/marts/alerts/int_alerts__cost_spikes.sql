@@ -1,5 +1,7 @@
 -- Cost spikes: an organization's, a provider's or a model's cost in a UTC day (or hour) above `threshold`
--- x its baseline and at least `min_amount_usd`. The baseline is the median cost of the same period (the
+-- x its baseline and above `min_amount_usd` (the threshold reported is the larger of the two; critical is
+-- `critical_threshold` x the baseline, at least min_amount_usd x critical_threshold / threshold, so a
+-- baseline of 0 does not make every spike critical). The baseline is the median cost of the same period (the
 -- whole day, or the same hour) on the previous `baseline_days` days on which the platform had calls; a day
 -- on which the subject had none counts as 0. A period is judged only once the data covers baseline_days
 -- days before it.
@@ -65,12 +67,13 @@ periods as (
 
 candidates as (
 
-    -- only a period of at least min_amount_usd can fire: its baseline is the only one worth computing
+    -- only a period above min_amount_usd can fire: its baseline is the only one worth computing
     select
         periods.*,
         cast(periods.period_start as date) as period_date,
         rules.threshold,
         rules.critical_threshold,
+        coalesce(rules.min_amount_usd, 0) as min_amount_usd,
         rules.baseline_days
 
     from periods
@@ -81,7 +84,7 @@ candidates as (
     cross join history
 
     where
-        periods.cost_usd >= coalesce(rules.min_amount_usd, 0)
+        periods.cost_usd > coalesce(rules.min_amount_usd, 0)
         -- a full baseline: the data's first days have no history to spike against
         and cast(periods.period_start as date)
         >= {{ dbt.dateadd('day', 'rules.baseline_days', 'history.first_call_date') }}
@@ -136,8 +139,17 @@ spikes as (
     select
         candidates.*,
         baselines.baseline_cost_usd,
-        cast(candidates.threshold * baselines.baseline_cost_usd as numeric(38, 9)) as threshold_usd,
-        cast(candidates.critical_threshold * baselines.baseline_cost_usd as numeric(38, 9)) as critical_usd
+        cast(
+            greatest(candidates.threshold * baselines.baseline_cost_usd, candidates.min_amount_usd)
+            as numeric(38, 9)
+        ) as threshold_usd,
+        cast(
+            greatest(
+                candidates.critical_threshold * baselines.baseline_cost_usd,
+                candidates.min_amount_usd
+                * {{ ratio('candidates.critical_threshold', 'candidates.threshold') }}
+            ) as numeric(38, 9)
+        ) as critical_usd
 
     from candidates
 
