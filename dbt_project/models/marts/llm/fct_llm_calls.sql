@@ -38,9 +38,21 @@ stored_models as (
 
 ),
 
+stored_reported_models as (
+
+    -- each reported model once, however many fingerprints its stored calls hold, so its current
+    -- fingerprint is computed exactly as int_llm_calls_priced computes it
+    select distinct
+        provider,
+        model
+
+    from stored_models
+
+),
+
 stored_priced_models as (
 
-    {{ priced_models('stored_models') }}
+    {{ priced_models('stored_reported_models') }}
 
 ),
 
