@@ -1,9 +1,12 @@
-"""Fixtures shared by every test folder: a throwaway PostgreSQL server.
+"""Fixtures shared by every test folder: a throwaway PostgreSQL server, and the pipeline run on it.
 
 One server per test session, started from the machine's PostgreSQL server binaries in a temporary directory on
 a free loopback port, with password authentication like a production database; every user of it gets a fresh
 database (``postgres_server.new_database()``). Tests that need it are skipped, saying why, only when the
 binaries are not installed.
+
+``postgres_pipeline`` is the whole pipeline (Dagster's ingestion and dbt assets) run once on PostgreSQL over
+``mixed_landing``, for the tests that compare it with DuckDB and those of BI access.
 """
 
 from __future__ import annotations
@@ -18,13 +21,20 @@ import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg2
 import pytest
 
+from ingestion.records import ENDPOINTS
+from ingestion.sample.generator import generate
+from ingestion.sources import LandingSource
 from ingestion.warehouse import PostgresWarehouse
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_LANDING = REPO / "tests" / "fixtures" / "tiny_landing"
 
 # initdb on the PATH, else where Debian and Ubuntu install the server: version 15 first, then any other.
 POSTGRES_BIN_DIRS = [
@@ -146,3 +156,80 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_database(postgres_server: PostgresServer) -> PostgresDatabase:
     """A fresh, empty database on the session's server."""
     return postgres_server.new_database()
+
+
+@pytest.fixture(scope="session")
+def mixed_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny hand-checked landing data and a small generated sample in one landing directory, side by side
+    under each endpoint (the tiny files first in delivery order)."""
+    root = tmp_path_factory.mktemp("mixed_landing")
+    sample = tmp_path_factory.mktemp("sample")
+    generate(sample, orgs=3, days=3, spans_per_day=150)
+    for name, source in (("a_tiny", TINY_LANDING), ("b_sample", sample)):
+        for folder in source.iterdir():
+            if folder.name in ENDPOINTS:  # not the tiny data's extra scenarios (late_corrections, ...)
+                shutil.copytree(folder, root / folder.name / name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def mixed_landing_days(mixed_landing: Path) -> tuple[date, date]:
+    """First and last UTC day of ``mixed_landing``'s events: the partitions a run over it covers."""
+    from orchestration.windows import landing_event_dates
+
+    days = landing_event_dates(LandingSource(mixed_landing))
+    assert days is not None
+    return days
+
+
+@pytest.fixture(scope="session")
+def mixed_landing_window(mixed_landing_days: tuple[date, date]) -> tuple[datetime, datetime]:
+    """The event window such a run loads and gives dbt (``window_start``/``window_end``), lookback included."""
+    import dagster as dg
+
+    from orchestration.assets.ingestion import load_window
+    from orchestration.resources import lookback
+
+    first, last = (datetime.combine(day, time(), tzinfo=UTC) for day in mixed_landing_days)
+    return load_window(dg.TimeWindow(first, last + timedelta(days=1)), lookback())
+
+
+@pytest.fixture(scope="session")
+def postgres_pipeline(
+    postgres_server: PostgresServer, mixed_landing: Path, mixed_landing_days: tuple[date, date]
+) -> PostgresDatabase:
+    """``mixed_landing`` loaded and built on a fresh PostgreSQL database the way production runs it: the daily
+    job's ingestion and dbt assets in one Dagster run over the data's days, with the warehouse type set in the
+    run's resource config and the connection in TOKENBOOKS_PG_* (dbt's tests run as asset checks: all pass)."""
+    import dagster as dg
+
+    from orchestration.resources import prepare_dbt_manifest
+
+    prepare_dbt_manifest()  # before the Definitions read the manifest
+    from orchestration.assets.dbt import dbt_models
+    from orchestration.assets.ingestion import ingestion_assets
+    from orchestration.cli import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+    from orchestration.definitions import defs
+    from orchestration.schedules import DAILY_JOB_NAME
+
+    database = postgres_server.new_database()
+    first, last = mixed_landing_days
+    with pytest.MonkeyPatch.context() as env, dg.DagsterInstance.ephemeral() as instance:
+        env.delenv("TOKENBOOKS_DBT_TARGET", raising=False)
+        for name, value in database.env().items():
+            env.setenv(name, value)
+        result = defs.resolve_job_def(DAILY_JOB_NAME).execute_in_process(
+            instance=instance,
+            asset_selection=[*(asset.key for asset in ingestion_assets), *dbt_models.keys],
+            tags={PARTITION_RANGE_START_TAG: first.isoformat(), PARTITION_RANGE_END_TAG: last.isoformat()},
+            run_config={
+                "resources": {
+                    "warehouse": {"config": {"type": "postgres"}},
+                    "platform": {"config": {"landing_dir": str(mixed_landing)}},
+                }
+            },
+            raise_on_error=False,
+        )
+    failures = [f"{event.step_key}: {event.event_specific_data}" for event in result.get_step_failure_events()]
+    assert result.success, "\n".join(failures)
+    return database
