@@ -507,7 +507,8 @@ def webhook_env(monkeypatch, receiver):
 
 
 @pytest.fixture
-def instance():
+def instance(defs):
+    # the sensors module builds on the dbt assets: `defs` parses the dbt project first when needed
     with dg.instance_for_test() as test_instance:
         yield test_instance
 
