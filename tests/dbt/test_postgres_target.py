@@ -136,17 +136,16 @@ def test_access_survives_dbt_rebuilding_the_marts(warehouse):
 
 
 def test_revoking_an_organization_takes_its_rows_back(warehouse):
-    for organization in (ACME, GLOBEX):
-        assert tokenbooks_bi(warehouse, "grant-org", "--org", organization, "--role", "revoked_bi")[0] == 0
+    assert tokenbooks_bi(warehouse, "grant-org", "--org", ACME, "--role", "revoked_bi")[0] == 0
     warehouse.rows("alter role revoked_bi login password %s", [PASSWORD])
-    query = "select distinct organization_id from marts.fct_llm_calls order by organization_id"
-    assert login(warehouse, "revoked_bi", query) == [(ACME,), (GLOBEX,)]
+    query = "select distinct organization_id from marts.fct_llm_calls"
+    assert login(warehouse, "revoked_bi", query) == [(ACME,)]
 
     code, out, err = tokenbooks_bi(warehouse, "revoke-org", "--org", ACME, "--role", "revoked_bi")
+
     assert (code, out, err) == (0, f"role revoked_bi no longer reads organization {ACME}\n", "")
-    assert login(warehouse, "revoked_bi", query) == [(GLOBEX,)]
-    # without any organization left, the role loses the marts altogether
-    assert tokenbooks_bi(warehouse, "revoke-org", "--org", GLOBEX, "--role", "revoked_bi")[0] == 0
+    assert warehouse.rows("select count(*) from bi_access.organization_roles where role_name = 'revoked_bi'") == [(0,)]
+    # its last organization gone, the role loses the marts altogether
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):
         login(warehouse, "revoked_bi", query)
 
