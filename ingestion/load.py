@@ -41,7 +41,7 @@ from ingestion.records import ENDPOINTS, Endpoint
 from ingestion.redaction import payload_sql
 from ingestion.sources import ApiSource, ConfigError, LandingSource, Source
 from ingestion.validation import extract_sql, framed, raw_columns, reasons_sql
-from ingestion.warehouse import Warehouse, WarehouseSession, as_warehouse, sql_str
+from ingestion.warehouse import DuckDBSession, Warehouse, WarehouseSession, as_warehouse, sql_str
 from ingestion.warehouse import connect as connect  # the DuckDB connection callers used before warehouses
 
 log = logging.getLogger(__name__)
@@ -145,12 +145,13 @@ def _candidate_columns(endpoint: Endpoint) -> list[tuple[str, str]]:
     return [(c.name, c.sql_type) for c in raw_columns(endpoint.model)] + list(CANDIDATE_EXTRA_COLUMNS)
 
 
-def ensure_raw_tables(session: WarehouseSession) -> None:
+def ensure_raw_tables(target: WarehouseSession | duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema and tables; columns added to the contract later are added in place.
 
     Only missing tables and columns are touched: on PostgreSQL even a no-op ``alter table`` would wait for
     every reader of the table (dbt) to finish.
     """
+    session = target if isinstance(target, WarehouseSession) else DuckDBSession(target)
     tables = {e.table: _raw_table_columns(e) for e in ENDPOINTS.values()}
     tables["quarantine"] = list(QUARANTINE_COLUMNS)
     tables["load_batches"] = list(LOAD_BATCH_COLUMNS)
