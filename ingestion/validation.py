@@ -277,30 +277,47 @@ def _frame_paths(model: type[ContractModel]) -> list[tuple[str, ...]]:
     return [n.path for n in nodes] + [leaf.path for leaf in leaves]
 
 
+def _object_paths(model: type[ContractModel]) -> list[tuple[str, ...]]:
+    """Free-form object fields: the only ones whose JSON fragment (not just type and text) is stored."""
+    leaves, _ = walk(model)
+    return [leaf.path for leaf in leaves if leaf.kind == "object"]
+
+
+def _path_list(paths: list[tuple[str, ...]]) -> str:
+    return "[" + ", ".join(_sql_str(_json_path(p)) for p in paths) + "]"
+
+
 @cache
 def extract_sql(model: type[ContractModel], json_column: str = "j") -> str:
-    """One parse of the record: the JSON fragments at every contract path, as a list (NULL for non-objects)."""
-    path_list = "[" + ", ".join(_sql_str(_json_path(p)) for p in _frame_paths(model)) + "]"
-    return f"case when json_type({json_column}) = 'OBJECT' then json_extract({json_column}, {path_list}) end"
+    """One pass per property over the record: the JSON type and text at every contract path, and the fragments
+    of free-form objects, as a struct of lists (NULL for non-objects). Per-path extraction would re-parse
+    the record once per path; a list of paths reads it once."""
+    paths = _path_list(_frame_paths(model))
+    parts = [f"types := json_type({json_column}, {paths})", f"texts := json_extract_string({json_column}, {paths})"]
+    objects = _object_paths(model)
+    if objects:
+        parts.append(f"objects := json_extract({json_column}, {_path_list(objects)})")
+    return f"case when json_type({json_column}) = 'OBJECT' then struct_pack({', '.join(parts)}) end"
 
 
 @cache
 def framed(model: type[ContractModel], relation: str, list_column: str | None = None) -> str:
-    """``relation`` (with a JSON column ``j``) plus, for every contract path, its JSON fragment, type and text.
+    """``relation`` (with a JSON column ``j``) plus, for every contract path, its JSON type and text (and the
+    fragment of free-form objects) as small columns.
 
-    The document is parsed once (``extract_sql``); every check then reads these small precomputed columns
-    instead of re-parsing the whole record per rule. ``reasons_sql`` and ``raw_columns`` expressions are
-    evaluated over this relation. Pass ``list_column`` when ``relation`` already holds ``extract_sql``
-    materialized: DuckDB may otherwise inline the list once per reference.
+    The document is read once (``extract_sql``); every check then reads these precomputed columns instead of
+    re-parsing the whole record per rule. ``reasons_sql`` and ``raw_columns`` expressions are evaluated over
+    this relation. Pass ``list_column`` when ``relation`` already holds ``extract_sql`` materialized: DuckDB
+    may otherwise inline the extraction once per reference.
     """
-    paths = _frame_paths(model)
     if list_column is None:
         relation, list_column = f"(select *, {extract_sql(model)} as _v from {relation})", "_v"
-    fragments = ", ".join(f"{list_column}[{i}] as {_frag(p)}" for i, p in enumerate(paths, start=1))
-    typed = ", ".join(
-        f"json_type({_frag(p)}) as {_jt(p)}, json_extract_string({_frag(p)}, '$') as {_text(p)}" for p in paths
-    )
-    return f"(select *, {typed} from (select *, {fragments} from {relation}))"
+    columns = [
+        f"{list_column}.types[{i}] as {_jt(p)}, {list_column}.texts[{i}] as {_text(p)}"
+        for i, p in enumerate(_frame_paths(model), start=1)
+    ]
+    columns += [f"{list_column}.objects[{k}] as {_frag(p)}" for k, p in enumerate(_object_paths(model), start=1)]
+    return f"(select *, {', '.join(columns)} from {relation})"
 
 
 @cache
