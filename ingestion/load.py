@@ -211,6 +211,12 @@ def _literal(value: object) -> str:
     return sql_str(str(value))
 
 
+def _record_sql(endpoint: Endpoint) -> str:
+    """The record as delivered, kept for audit, minus a span's payload (stored redacted in its own column)."""
+    has_payload = any(c.name == "payload" for c in raw_columns(endpoint.model))
+    return """json_merge_patch(j, '{"payload": null}')""" if has_payload else "j"
+
+
 @dataclass(frozen=True)
 class StagedChunk:
     """Counts of a validated chunk, whose rows wait in ``_candidates`` and ``_bad``."""
@@ -286,7 +292,7 @@ def _stage_chunk(
             where reason is null and {in_window}
         )
         select {_insert_list(endpoint)},
-               json_merge_patch(j, '{{"payload": null}}') as _record,
+               {_record_sql(endpoint)} as _record,
                record_hash as _record_hash,
                {source_expr} as _source,
                record_id,
@@ -346,7 +352,6 @@ def _write_chunk(session: WarehouseSession, endpoint: Endpoint, staged: StagedCh
         select {raw_names}, _record, _record_hash, {sql_str(batch_id)}, timezone('UTC', now()), _source,
                {base_seq} + seq
         from _new
-        order by seq
     """)
     session.execute("drop table _new")
     session.execute(f"""
