@@ -74,7 +74,8 @@ def floor(landing: Path, seeds: Path) -> tuple[dict[tuple[str, str], float], dic
 
 # One statement: resolve each reported model (exact rule, else the longest prefix; overrides match exactly and
 # win), take the service tier's rows (else default), the highest long-context tier strictly below the call's
-# input tokens, the version valid at started_at, fall back for empty rates, and let reported cost win.
+# input tokens, the version valid at started_at, fall back for empty rates, and let reported cost win (also for
+# calls no price matches).
 FLOOR_SQL = """
 with calls as (
     select span_id, organization_id, started_at at time zone 'UTC' as started_at,
@@ -114,7 +115,7 @@ priced as (
                         cast(p.input_tokens_above as bigint) desc) as pick
     from calls c
     left join resolved r on r.provider = c.provider and r.reported_model = c.model
-    join prices p
+    left join prices p
       on p.provider = c.provider
      and ((p.is_override = 1 and lower(p.model) = c.model) or (p.is_override = 0 and p.model = r.priced_model))
      and p.service_tier in (c.tier, 'default')
@@ -135,7 +136,8 @@ select organization_id, cast(started_at as date) as day,
             + reasoning * coalesce(cast(reasoning_usd_per_mtok as double), cast(output_usd_per_mtok as double))
            ) / 1e6)) as cost_usd
 from priced
-where pick = 1
+-- a call without a price counts only with the provider's reported cost (else it is pending, as in the marts)
+where pick = 1 and (reported is not null or input_usd_per_mtok is not null)
 group by organization_id, day
 order by organization_id, day
 """
@@ -202,6 +204,9 @@ def pandas_costs(landing: Path, seeds: Path) -> tuple[dict[tuple[str, str], floa
     best = joined.sort_values(["is_override", "tier_match", "input_tokens_above"], ascending=False).drop_duplicates(
         "call"
     )
+    # a call without a price counts only with the provider's reported cost (else it is pending, as in the marts)
+    reported_only = calls[~calls.call.isin(best.call) & calls.reported.notna()]
+    best = pd.concat([best, reported_only], ignore_index=True)
     rate_in = best.input_usd_per_mtok
     rate_5m = best.cache_write_5m_usd_per_mtok.fillna(rate_in)
     computed = (
