@@ -7,7 +7,9 @@ The three cost-per-org-per-day results must agree before any time is reported. I
 (fixed overhead) and a one-day incremental run on top of each --history-days of history.
 
 Every step runs in its own process; its peak RSS (children included) comes from the OS (``wait4``).
-Output: ``<work>/results.json`` and a table on stdout. Ratios are the point: absolute times depend on the machine.
+Output: ``<work>/results.json`` (rewritten after every measurement) and a table on stdout. Ratios are the point:
+absolute times depend on the machine. When pandas fits at only one of the sizes, a size ten times smaller is added
+so that pandas has a slope, compared with the pipeline's over the same sizes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -96,25 +98,51 @@ def agree(name: str, a: list, b: list) -> None:
         raise AssertionError(f"{name}: cost per org per day differs by up to ${worst:.9f}")
 
 
+def progress(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def save(work: Path, results: dict) -> None:
+    """Results so far, rewritten after every measurement: a run cut short still leaves what it measured."""
+    (work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
 def measure_size(work: Path, llm_calls: int, args: argparse.Namespace) -> dict:
     folder = work / f"size_{llm_calls}"
     landing = folder / "landing"
+    progress(f"{llm_calls:,} LLM calls: generating")
     data = make_dataset(landing, llm_calls, args.days, args.workers)
+    progress(f"{llm_calls:,} LLM calls: {data['bytes'] / 1e6:,.0f} MB; ingest")
     ingest = run_step(python_step("ingest", str(landing), str(folder / "ingest.duckdb")))
-    rawload = run_step(python_step("rawload", str(landing)))
+    (folder / "ingest.duckdb").unlink()
+    progress(f"{llm_calls:,} LLM calls: DuckDB raw load")
+    rawload = run_step(python_step("rawload", str(landing), str(folder / "rawload.duckdb")))
+    (folder / "rawload.duckdb").unlink()
+    progress(f"{llm_calls:,} LLM calls: full run")
     warehouse = folder / "pipeline.duckdb"
     pipeline = run_step(tokenbooks("run", "--landing", str(landing), "--warehouse", str(warehouse)), run_env(work, "x"))
     pipeline_costs = run_step(python_step("pipeline-costs", str(warehouse))).output["costs"]
+    progress(f"{llm_calls:,} LLM calls: floor")
     floor = run_step(python_step("floor", str(landing), str(SEEDS)))
     agree("floor vs pipeline", floor.output["costs"], pipeline_costs)
     result = {
         **data,
-        "ingest": {"seconds": ingest.seconds, "peak_rss_mb": ingest.peak_rss_mb, "records": ingest.output["records"]},
-        "duckdb_raw_load": {"seconds": rawload.seconds, "records": rawload.output["records"]},
+        "ingest": {
+            "seconds": ingest.seconds,
+            "peak_rss_mb": ingest.peak_rss_mb,
+            "records": ingest.output["records"],
+            "quarantined": ingest.output["quarantined"],
+        },
+        "duckdb_raw_load": {
+            "seconds": rawload.seconds,
+            "peak_rss_mb": rawload.peak_rss_mb,
+            "records": rawload.output["records"],
+        },
         "pipeline_full": {"seconds": pipeline.seconds, "peak_rss_mb": pipeline.peak_rss_mb},
         "floor": {"seconds": floor.output["total_s"], "peak_rss_mb": floor.peak_rss_mb},
     }
     if llm_calls <= args.pandas_max:
+        progress(f"{llm_calls:,} LLM calls: pandas")
         pandas = run_step(python_step("pandas", str(landing), str(SEEDS)))
         agree("pandas vs pipeline", pandas.output["costs"], pipeline_costs)
         result["pandas"] = {"seconds": pandas.output["total_s"], "peak_rss_mb": pandas.peak_rss_mb}
@@ -126,30 +154,19 @@ def measure_size(work: Path, llm_calls: int, args: argparse.Namespace) -> dict:
 def measure_incremental(work: Path, history_days: int, daily_calls: int, args: argparse.Namespace) -> dict:
     folder = work / f"history_{history_days}"
     landing = folder / "landing"
+    progress(f"incremental on {history_days} days of history: generating and building the history")
     make_dataset(landing, daily_calls * (history_days + 1), history_days + 1, args.workers)
     warehouse = str(folder / "w.duckdb")
     env = run_env(work, f"h{history_days}")
     new_day = START + timedelta(days=history_days)
-    run_step(
-        tokenbooks(
-            "run", "--landing", str(landing), "--warehouse", warehouse, "--start", str(START), "--end", str(new_day)
-        ),
-        env,
-    )
-    step = run_step(
-        tokenbooks(
-            "run",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            warehouse,
-            "--start",
-            str(new_day),
-            "--end",
-            str(new_day + timedelta(days=1)),
-        ),
-        env,
-    )
+
+    def run_window(start: date, end: date) -> Step:
+        command = tokenbooks("run", "--landing", str(landing), "--warehouse", warehouse)
+        return run_step([*command, "--start", str(start), "--end", str(end)], env)
+
+    run_window(START, new_day)
+    progress(f"incremental on {history_days} days of history: one new day")
+    step = run_window(new_day, new_day + timedelta(days=1))
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
     return {
@@ -160,9 +177,11 @@ def measure_incremental(work: Path, history_days: int, daily_calls: int, args: a
     }
 
 
-def slope_per_million(sizes: list[dict], key: str) -> float | None:
-    """Seconds per million LLM calls between the smallest and the largest size."""
-    points = [(s["llm_calls"], s[key]["seconds"]) for s in sizes if key in s]
+def slope_per_million(sizes: list[dict], key: str, span: tuple[int, int] | None = None) -> float | None:
+    """Seconds per million LLM calls between the smallest and the largest size the step ran at (or ``span``)."""
+    points = sorted((s["llm_calls"], s[key]["seconds"]) for s in sizes if key in s)
+    if span is not None:
+        points = [p for p in points if p[0] in span]
     if len(points) < 2 or points[-1][0] == points[0][0]:
         return None
     return (points[-1][1] - points[0][1]) / (points[-1][0] - points[0][0]) * 1e6
@@ -173,70 +192,92 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 
 def summarize(results: dict) -> dict:
-    sizes = results["sizes"]
+    """The figures the benchmark is for; those whose measurements are missing are None."""
+    sizes = sorted(results.get("sizes", []), key=lambda s: s["llm_calls"])
     slopes = {k: slope_per_million(sizes, k) for k in ("pipeline_full", "floor", "pandas", "ingest")}
-    incremental = {r["history_days"]: r["seconds"] for r in results["incremental"]}
+    # pandas does not fit in memory at the largest sizes: compare it with the pipeline over the sizes it ran at
+    pandas_sizes = [s["llm_calls"] for s in sizes if "pandas" in s]
+    pandas_span = (pandas_sizes[0], pandas_sizes[-1]) if len(pandas_sizes) > 1 else None
+    pipeline_on_pandas_span = slope_per_million(sizes, "pipeline_full", pandas_span) if pandas_span else None
+    incremental = {r["history_days"]: r["seconds"] for r in results.get("incremental", [])}
     histories = sorted(incremental)
-    largest = sizes[-1]
-    ingest_rate = largest["ingest"]["records"] / largest["ingest"]["seconds"]
-    raw_rate = largest["duckdb_raw_load"]["records"] / largest["duckdb_raw_load"]["seconds"]
-    return {
-        "fixed_overhead_s": results["fixed_overhead"]["seconds"],
+    summary: dict = {
+        "fixed_overhead_s": results.get("fixed_overhead", {}).get("seconds"),
         "slope_s_per_million_calls": slopes,
         "pipeline_slope_over_floor_slope": ratio(slopes["pipeline_full"], slopes["floor"]),
-        "pandas_slope_over_pipeline_slope": ratio(slopes["pandas"], slopes["pipeline_full"]),
+        "pandas_slope_over_pipeline_slope": ratio(slopes["pandas"], pipeline_on_pandas_span),
+        "pandas_compared_between_calls": list(pandas_span) if pandas_span else None,
         "incremental_longest_over_shortest_history": ratio(incremental[histories[-1]], incremental[histories[0]])
         if len(histories) > 1
         else None,
-        "ingest_rate_records_per_s": ingest_rate,
-        "duckdb_raw_load_rate_records_per_s": raw_rate,
-        "ingest_rate_over_raw_load_rate": ingest_rate / raw_rate,
-        "peak_rss_mb_largest": max(largest[k]["peak_rss_mb"] for k in ("ingest", "pipeline_full")),
     }
+    if sizes:
+        largest = sizes[-1]
+        ingest, raw = largest["ingest"], largest["duckdb_raw_load"]
+        summary |= {
+            "ingest_rate_records_per_s": ingest["records"] / ingest["seconds"],
+            "ingest_rate_mb_per_s": largest["bytes"] / 1e6 / ingest["seconds"],
+            "duckdb_raw_load_rate_records_per_s": raw["records"] / raw["seconds"],
+            "ingest_rate_over_raw_load_rate": (ingest["records"] / ingest["seconds"])
+            / (raw["records"] / raw["seconds"]),
+            "peak_rss_mb_largest": max(largest[k]["peak_rss_mb"] for k in ("ingest", "pipeline_full")),
+        }
+    return summary
 
 
 def table(results: dict) -> str:
     def fmt(value: float | None, digits: int = 2) -> str:
-        return "n/a" if value is None else f"{value:.{digits}f}"
+        return "n/a" if value is None else f"{value:,.{digits}f}"
 
     lines = [
-        "| size (LLM calls) | data MB | ingest s | raw load s | full run s | floor s | pandas s | peak RSS MB |",
+        "| LLM calls | data MB | ingest s | raw load s | full run s | floor s | pandas s | peak RSS MB |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for s in results["sizes"]:
+        rss = max(s[k]["peak_rss_mb"] for k in ("ingest", "pipeline_full", "floor", "pandas") if k in s)
         lines.append(
-            f"| {s['llm_calls']:,} | {s['bytes'] / 1e6:.0f} | {fmt(s['ingest']['seconds'])} | "
+            f"| {s['llm_calls']:,} | {s['bytes'] / 1e6:,.0f} | {fmt(s['ingest']['seconds'])} | "
             f"{fmt(s['duckdb_raw_load']['seconds'])} | {fmt(s['pipeline_full']['seconds'])} | "
-            f"{fmt(s['floor']['seconds'])} | {fmt(s.get('pandas', {}).get('seconds'))} | "
-            f"{fmt(max(s['ingest']['peak_rss_mb'], s['pipeline_full']['peak_rss_mb']), 0)} |"
-        )
-    for r in results["incremental"]:
-        lines.append(
-            f"\nincremental day on {r['history_days']} days of history ({r['daily_llm_calls']:,} calls/day): "
-            f"{fmt(r['seconds'])} s"
+            f"{fmt(s['floor']['seconds'])} | {fmt(s.get('pandas', {}).get('seconds'))} | {fmt(rss, 0)} |"
         )
     lines.append("")
+    for r in results["incremental"]:
+        lines.append(
+            f"- incremental day on {r['history_days']} days of history ({r['daily_llm_calls']:,} calls/day): "
+            f"{fmt(r['seconds'])} s, peak RSS {fmt(r['peak_rss_mb'], 0)} MB"
+        )
     for key, value in results["summary"].items():
-        lines.append(f"- {key}: {json.dumps(value) if isinstance(value, dict) else fmt(value, 3)}")
+        if isinstance(value, dict):
+            value = {k: None if v is None else round(v, 3) for k, v in value.items()}
+        lines.append(f"- {key}: {json.dumps(value) if isinstance(value, dict | list) else fmt(value, 3)}")
     return "\n".join(lines)
+
+
+def _int_list(text: str) -> list[int]:
+    return sorted(int(part) for part in text.split(",") if part.strip())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.harness", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="20000,100000", help="LLM calls per dataset, comma separated")
     parser.add_argument("--days", type=int, default=30, help="days each size is spread over")
-    parser.add_argument("--history-days", default="30,365", help="histories for the incremental measurement")
     parser.add_argument(
-        "--daily-calls", type=int, help="LLM calls per day for incremental runs (default: smallest size / days)"
+        "--history-days", default="30,365", help="histories for the incremental measurement ('' for none)"
     )
+    parser.add_argument("--daily-calls", type=int, default=3000, help="LLM calls per day for incremental runs")
     parser.add_argument("--pandas-max", type=int, default=2_000_000, help="largest size pandas is run at")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes generating data")
     parser.add_argument("--work", type=Path, default=REPO / "bench_out", help="scratch and output directory")
     parser.add_argument("--keep", action="store_true", help="keep generated data and warehouses")
+    parser.add_argument(
+        "--fixed-overhead", action=argparse.BooleanOptionalAction, default=True, help="measure a tiny run first"
+    )
     args = parser.parse_args(argv)
-    sizes = sorted(int(s) for s in args.sizes.split(","))
-    histories = sorted(int(h) for h in args.history_days.split(","))
-    daily_calls = args.daily_calls or max(10, sizes[0] // args.days)
+    sizes = _int_list(args.sizes)
+    if len([s for s in sizes if s <= args.pandas_max]) == 1 and len(sizes) > 1:
+        # pandas fits at one size only: one more, ten times smaller, gives it (and the pipeline there) a slope
+        sizes.insert(0, max(100, sizes[0] // 10))
+    histories = _int_list(args.history_days)
     args.work.mkdir(parents=True, exist_ok=True)
 
     results: dict = {
@@ -247,24 +288,30 @@ def main(argv: list[str] | None = None) -> int:
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         },
         "arguments": {k: str(v) for k, v in vars(args).items()},
+        "sizes": [],
+        "incremental": [],
     }
-    tiny = args.work / "tiny"
-    make_dataset(tiny / "landing", 100, 1, 1)
-    overhead = run_step(
-        tokenbooks("run", "--landing", str(tiny / "landing"), "--warehouse", str(tiny / "w.duckdb")),
-        run_env(args.work, "tiny"),
-    )
-    results["fixed_overhead"] = asdict(overhead) | {"output": None}
-    results["sizes"] = []
-    for size in sizes:
-        print(f"measuring {size:,} LLM calls ...", file=sys.stderr, flush=True)
-        results["sizes"].append(measure_size(args.work, size, args))
-    results["incremental"] = []
+    if args.fixed_overhead:
+        progress("fixed overhead: a tiny run end to end")
+        tiny = args.work / "tiny"
+        make_dataset(tiny / "landing", 100, 1, 1)
+        overhead = run_step(
+            tokenbooks("run", "--landing", str(tiny / "landing"), "--warehouse", str(tiny / "w.duckdb")),
+            run_env(args.work, "tiny"),
+        )
+        shutil.rmtree(tiny, ignore_errors=True)
+        results["fixed_overhead"] = {"seconds": overhead.seconds, "peak_rss_mb": overhead.peak_rss_mb}
+        save(args.work, results)
+    # incremental first, then sizes ascending: a run stopped during the largest size keeps everything else
     for history in histories:
-        print(f"measuring one new day on {history} days of history ...", file=sys.stderr, flush=True)
-        results["incremental"].append(measure_incremental(args.work, history, daily_calls, args))
+        results["incremental"].append(measure_incremental(args.work, history, args.daily_calls, args))
+        save(args.work, results)
+    for size in sizes:
+        results["sizes"].append(measure_size(args.work, size, args))
+        results["summary"] = summarize(results)
+        save(args.work, results)
     results["summary"] = summarize(results)
-    (args.work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    save(args.work, results)
     print(table(results))
     return 0
 

@@ -3,7 +3,7 @@
 Each subcommand prints one JSON object on stdout:
 
     python -m benchmarks.steps ingest LANDING WAREHOUSE     # the production loader, all endpoints
-    python -m benchmarks.steps rawload LANDING              # DuckDB read_json of every endpoint, nothing else
+    python -m benchmarks.steps rawload LANDING WAREHOUSE    # DuckDB read_json of every endpoint, nothing else
     python -m benchmarks.steps floor LANDING SEEDS          # engine floor: cost per org per day
     python -m benchmarks.steps pandas LANDING SEEDS         # what a user would write with pandas
     python -m benchmarks.steps pipeline-costs WAREHOUSE     # the pipeline's cost per org per day, from the marts
@@ -39,9 +39,10 @@ def ingest(landing: Path, warehouse: Path) -> dict[str, object]:
     }
 
 
-def rawload(landing: Path) -> dict[str, object]:
-    """DuckDB's own JSON reader loading every endpoint folder into a table: the raw load rate to compare with."""
-    con = duckdb.connect()
+def rawload(landing: Path, warehouse: Path) -> dict[str, object]:
+    """DuckDB's own JSON reader loading every endpoint folder into a table of a DuckDB file (as the ingest
+    writes to one): the raw load rate to compare with."""
+    con = duckdb.connect(str(warehouse))
     con.execute("set enable_progress_bar = false")
     started = time.perf_counter()
     records = 0
@@ -55,6 +56,7 @@ def rawload(landing: Path) -> dict[str, object]:
             "union_by_name = true, ignore_errors = true, maximum_object_size = 67108864)"
         )
         records += con.execute(f"select count(*) from {endpoint.table}").fetchone()[0]
+    con.execute("checkpoint")
     return {"seconds": time.perf_counter() - started, "records": records}
 
 

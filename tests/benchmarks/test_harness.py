@@ -1,0 +1,79 @@
+"""The benchmark harness: its arithmetic on hand-checked figures, and a tiny run of the real thing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.harness import REPO, slope_per_million, summarize
+
+
+def _size(calls: int, pipeline: float, floor: float, pandas: float | None = None) -> dict:
+    size = {
+        "llm_calls": calls,
+        "bytes": calls * 2000,
+        "ingest": {"seconds": calls / 100_000, "peak_rss_mb": 500.0, "records": calls * 3},
+        "duckdb_raw_load": {"seconds": calls / 400_000, "peak_rss_mb": 300.0, "records": calls * 3},
+        "pipeline_full": {"seconds": pipeline, "peak_rss_mb": 900.0},
+        "floor": {"seconds": floor, "peak_rss_mb": 200.0},
+    }
+    if pandas is not None:
+        size["pandas"] = {"seconds": pandas, "peak_rss_mb": 5000.0}
+    return size
+
+
+def test_summary_ratios_from_hand_checked_figures():
+    results = {
+        "fixed_overhead": {"seconds": 12.0},
+        # pandas ran at 100k and 1M only: its slope is compared with the pipeline's over those sizes
+        "sizes": [_size(100_000, 20.0, 1.0, 12.0), _size(1_000_000, 56.0, 3.7, 210.0), _size(10_000_000, 416.0, 30.7)],
+        "incremental": [
+            {"history_days": 30, "seconds": 10.0, "peak_rss_mb": 1.0},
+            {"history_days": 365, "seconds": 12.5, "peak_rss_mb": 1.0},
+        ],
+    }
+    summary = summarize(results)
+    assert summary["slope_s_per_million_calls"] == pytest.approx(
+        {"pipeline_full": 40.0, "floor": 3.0, "pandas": 220.0, "ingest": 10.0}
+    )
+    assert summary["pipeline_slope_over_floor_slope"] == pytest.approx(40 / 3)
+    assert summary["pandas_compared_between_calls"] == [100_000, 1_000_000]
+    assert summary["pandas_slope_over_pipeline_slope"] == pytest.approx(220 / 40)
+    assert summary["incremental_longest_over_shortest_history"] == pytest.approx(1.25)
+    assert summary["ingest_rate_records_per_s"] == pytest.approx(300_000)
+    assert summary["ingest_rate_mb_per_s"] == pytest.approx(200.0)
+    assert summary["ingest_rate_over_raw_load_rate"] == pytest.approx(0.25)
+    assert summary["peak_rss_mb_largest"] == 900.0
+    assert summary["fixed_overhead_s"] == 12.0
+
+
+def test_partial_results_summarize_to_what_was_measured():
+    assert slope_per_million([_size(1000, 5.0, 1.0)], "pipeline_full") is None
+    summary = summarize({"incremental": [{"history_days": 30, "seconds": 10.0, "peak_rss_mb": 1.0}]})
+    assert summary["pipeline_slope_over_floor_slope"] is None
+    assert summary["incremental_longest_over_shortest_history"] is None
+    assert "ingest_rate_records_per_s" not in summary
+
+
+@pytest.mark.slow
+def test_a_tiny_benchmark_run_agrees_with_its_baselines(tmp_path: Path):
+    """The real harness end to end at a tiny size: it fails when the floor or pandas disagree with the marts."""
+    command = [sys.executable, "-m", "benchmarks.harness", "--sizes", "200", "--history-days", ""]
+    completed = subprocess.run(
+        [*command, "--no-fixed-overhead", "--workers", "1", "--work", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    (size,) = results["sizes"]
+    assert size["ingest"]["records"] == size["duckdb_raw_load"]["records"] > 0
+    assert size["ingest"]["quarantined"] == 0  # clean benchmark data
+    assert {"pipeline_full", "floor", "pandas"} <= size.keys()
+    assert "| LLM calls |" in completed.stdout
+    assert not (tmp_path / "size_200").exists()  # data is removed unless --keep
