@@ -82,6 +82,18 @@ LOAD_BATCH_COLUMNS = (
     ("corrections", "bigint"),
     ("outside_window", "bigint"),
 )
+# What the loader knows of each landing file it read: unchanged files with no record in a run's window are skipped.
+LANDING_FILE_COLUMNS = (
+    ("endpoint", "varchar"),
+    ("path", "varchar"),
+    ("size_bytes", "bigint"),
+    ("modified_ns", "bigint"),
+    ("lines", "bigint"),
+    ("first_event_at", "timestamp"),
+    ("last_event_at", "timestamp"),
+    ("_batch_id", "varchar"),
+    ("_loaded_at", "timestamp"),
+)
 COUNT_NAMES = ("fetched", "loaded", "duplicates", "quarantined", "corrections", "outside_window")
 # A validated chunk waits in DuckDB temp tables: _candidates (raw rows plus these) and _bad (quarantine rows).
 CANDIDATE_EXTRA_COLUMNS = (
@@ -120,13 +132,14 @@ class LoadResult:
     quarantined: int = 0
     corrections: int = 0
     outside_window: int = 0
+    files_skipped: int = 0  # unchanged landing files already loaded, with nothing in the window
 
     @property
     def reconciles(self) -> bool:
         return self.fetched == self.loaded + self.duplicates + self.quarantined
 
     def add(self, other: LoadResult) -> None:
-        for name in COUNT_NAMES:
+        for name in (*COUNT_NAMES, "files_skipped"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, object]:
@@ -155,6 +168,7 @@ def ensure_raw_tables(target: WarehouseSession | duckdb.DuckDBPyConnection) -> N
     tables = {e.table: _raw_table_columns(e) for e in ENDPOINTS.values()}
     tables["quarantine"] = list(QUARANTINE_COLUMNS)
     tables["load_batches"] = list(LOAD_BATCH_COLUMNS)
+    tables["landing_files"] = list(LANDING_FILE_COLUMNS)
     with session.transaction():
         session.lock(RAW_SCHEMA)
         session.execute(f"create schema if not exists {RAW_SCHEMA}")
@@ -177,6 +191,7 @@ def ensure_raw_tables(target: WarehouseSession | duckdb.DuckDBPyConnection) -> N
             session.create_lookup_index(table, (endpoint.id_field, "_record_hash"))
             session.create_lookup_index(table, ("_delivery_seq",))
         session.create_lookup_index(f"{RAW_SCHEMA}.quarantine", ("endpoint", "_line_hash"))
+        session.create_lookup_index(f"{RAW_SCHEMA}.landing_files", ("endpoint", "path"))
 
 
 def _chunks(files: Sequence[Path]) -> list[list[Path]]:
@@ -219,11 +234,13 @@ def _record_sql(endpoint: Endpoint) -> str:
 
 @dataclass(frozen=True)
 class StagedChunk:
-    """Counts of a validated chunk, whose rows wait in ``_candidates`` and ``_bad``."""
+    """Counts of a validated chunk, whose rows wait in ``_candidates`` and ``_bad``, and per file
+    (path -> non-blank lines, first and last valid event time) what ``raw.landing_files`` records."""
 
     fetched: int
     outside_window: int
     quarantined: int
+    files: dict[str, tuple[int, datetime | None, datetime | None]]
 
 
 def _stage_chunk(
@@ -319,7 +336,17 @@ def _stage_chunk(
                count(*) filter (where reason is not null)
         from _checked
     """).fetchone()
-    return StagedChunk(fetched=fetched, outside_window=outside, quarantined=quarantined)
+    files_read = con.execute("""
+        select filename, count(*), min(event_at) filter (where reason is null),
+               max(event_at) filter (where reason is null)
+        from _checked group by filename
+    """).fetchall()
+    return StagedChunk(
+        fetched=fetched,
+        outside_window=outside,
+        quarantined=quarantined,
+        files={path: (lines, first, last) for path, lines, first, last in files_read},
+    )
 
 
 def _write_chunk(session: WarehouseSession, endpoint: Endpoint, staged: StagedChunk, batch_id: str) -> LoadResult:
@@ -377,6 +404,53 @@ def _write_chunk(session: WarehouseSession, endpoint: Endpoint, staged: StagedCh
     )
 
 
+def _register_files(
+    session: WarehouseSession,
+    endpoint: Endpoint,
+    stats: dict[str, tuple[int, int]],
+    staged: StagedChunk,
+    batch_id: str,
+) -> None:
+    """Record each landing file of the chunk (size and time as read, lines, valid event range), replacing what
+    an earlier load recorded for the same path."""
+    paths = ", ".join(sql_str(path) for path in stats)
+    session.execute(
+        f"delete from {RAW_SCHEMA}.landing_files where endpoint = {sql_str(endpoint.name)} and path in ({paths})"
+    )
+    rows = []
+    for path, (size, modified_ns) in stats.items():
+        lines, first, last = staged.files.get(path, (0, None, None))
+        values = (endpoint.name, path, size, modified_ns, lines, first, last, batch_id)
+        rows.append(f"({', '.join(_literal(v) for v in values)}, timezone('UTC', now()))")
+    names = ", ".join(name for name, _ in LANDING_FILE_COLUMNS)
+    session.execute(f"insert into {RAW_SCHEMA}.landing_files ({names}) values {', '.join(rows)}")
+
+
+def _files_to_read(
+    session: WarehouseSession, endpoint: Endpoint, files: Sequence[Path], window: tuple[datetime, datetime] | None
+) -> list[Path]:
+    """The files a load must read: all but the unchanged ones (same size and modification time as when they
+    were read) that cannot add anything. A snapshot file is loaded whole, so once read it adds nothing; an event
+    file adds nothing when none of its valid records falls inside the window (its invalid lines were
+    quarantined the first time, whatever the window)."""
+    if endpoint.snapshot:
+        adds_nothing = "true"
+    elif window is not None:
+        start, end = (_literal(naive_utc(moment)) for moment in window)
+        adds_nothing = f"first_event_at is null or last_event_at < {start} or first_event_at >= {end}"
+    else:
+        return list(files)
+    known = {
+        (path, size, modified_ns)
+        for path, size, modified_ns in session.fetchall(
+            f"select path, size_bytes, modified_ns from {RAW_SCHEMA}.landing_files "
+            f"where endpoint = {sql_str(endpoint.name)} and ({adds_nothing})"
+        )
+    }
+    stats = {path: path.stat() for path in files}
+    return [path for path in files if (str(path), stats[path].st_size, stats[path].st_mtime_ns) not in known]
+
+
 def _load_chunk(
     session: WarehouseSession,
     endpoint: Endpoint,
@@ -386,6 +460,7 @@ def _load_chunk(
     batch_id: str,
     chunk: int,
     source_label: str | None,
+    track_files: bool,
 ) -> LoadResult:
     """Validate one chunk in DuckDB, then store it and its ``load_batches`` row in one warehouse transaction."""
     use_window = window is not None and not endpoint.snapshot
@@ -396,12 +471,16 @@ def _load_chunk(
         else "true"
     )
     started = naive_utc(datetime.now(UTC))
+    # size and time before reading: a file that changes while it is read differs from them next time
+    stats = {str(path): (path.stat().st_size, path.stat().st_mtime_ns) for path in files}
     try:
         staged = _stage_chunk(session.staging, endpoint, files, in_window=in_window, source_label=source_label)
         with session.transaction():
             session.publish("_candidates", _candidate_columns(endpoint))
             session.publish("_bad", STAGED_BAD_COLUMNS)
             result = _write_chunk(session, endpoint, staged, batch_id)
+            if track_files:
+                _register_files(session, endpoint, stats, staged, batch_id)
             batch_row = [
                 batch_id,
                 chunk,
@@ -442,16 +521,30 @@ def load_files(
     window: tuple[datetime, datetime] | None = None,
     batch_id: str | None = None,
     source_label: str | None = None,
+    track_files: bool = True,
 ) -> LoadResult:
-    """Load landing-format files of one endpoint, in the given (delivery) order, chunk by chunk."""
+    """Load landing-format files of one endpoint, in the given (delivery) order, chunk by chunk.
+
+    With ``track_files`` (landing directories), each file read is recorded in ``raw.landing_files`` and an
+    unchanged file that cannot add anything to this load is not read again (``LoadResult.files_skipped``).
+    """
     spec = ENDPOINTS[endpoint]
     batch_id = batch_id or new_batch_id()
     total = LoadResult(endpoint, batch_id)
     with as_warehouse(warehouse).session() as session:
         ensure_raw_tables(session)
-        for number, chunk in enumerate(_chunks(list(files))):
+        to_read = _files_to_read(session, spec, files, window) if track_files else list(files)
+        total.files_skipped = len(files) - len(to_read)
+        for number, chunk in enumerate(_chunks(to_read)):
             part = _load_chunk(
-                session, spec, chunk, window=window, batch_id=batch_id, chunk=number, source_label=source_label
+                session,
+                spec,
+                chunk,
+                window=window,
+                batch_id=batch_id,
+                chunk=number,
+                source_label=source_label,
+                track_files=track_files,
             )
             log.info("committed %s chunk %d: %s", endpoint, number, part.as_dict())
             total.add(part)
@@ -499,7 +592,7 @@ def ingest_endpoint(
     try:
         files = _spool_api_pages(source, endpoint, window, spool_dir)
         url = source.base_url + ENDPOINTS[endpoint].path
-        return load_files(warehouse, endpoint, files, window=window, source_label=url)
+        return load_files(warehouse, endpoint, files, window=window, source_label=url, track_files=False)
     finally:
         shutil.rmtree(spool_dir, ignore_errors=True)
 

@@ -209,3 +209,30 @@ def test_empty_and_missing_inputs_load_nothing(tmp_path):
     result = load_files(tmp_path / "w.duckdb", "logs", [empty])
     assert (result.fetched, result.loaded) == (0, 0)
     assert load_landing(tmp_path / "w.duckdb", tmp_path / "landing", endpoints=["feedback"])[0].fetched == 0
+
+
+def test_windowed_loads_skip_known_files_with_nothing_in_the_window(tmp_path, landing):
+    warehouse = tmp_path / "w.duckdb"
+    load_landing(warehouse, landing)
+    con = connect(warehouse)
+    known = con.execute(
+        "select endpoint, regexp_extract(path, '[^/]+$'), lines, cast(first_event_at as varchar), "
+        "cast(last_event_at as varchar) from raw.landing_files order by 1, 2"
+    ).fetchall()
+    con.close()
+    assert known == [
+        ("organizations", "snapshot-1.jsonl", 1, "2026-11-01 00:00:00", "2026-11-01 00:00:00"),
+        ("traces", "2026-11-20.jsonl", 5, "2026-11-20 10:00:00", "2026-11-20 10:00:00.5"),  # s4 is invalid
+        ("traces", "2026-11-21.jsonl.gz", 4, "2026-11-20 10:00:00", "2026-11-21 00:00:00"),
+    ]
+    # 11-21 only: the first file has nothing in it, the snapshot was read whole; the second file is read again
+    day = (datetime.fromisoformat("2026-11-21T00:00:00+00:00"), datetime.fromisoformat("2026-11-22T00:00:00+00:00"))
+    results = {r.endpoint: r for r in load_landing(warehouse, landing, window=day)}
+    assert (results["traces"].files_skipped, results["traces"].fetched, results["traces"].duplicates) == (1, 3, 1)
+    assert (results["organizations"].files_skipped, results["organizations"].fetched) == (1, 0)
+    # a changed file is read again, whatever it held before; so is every file of an unwindowed load
+    write_lines(landing / "traces" / "2026-11-20.jsonl", [span("s7", "2026-11-21T08:00:00Z")])
+    (changed,) = load_landing(warehouse, landing, endpoints=["traces"], window=day)
+    assert (changed.files_skipped, changed.loaded) == (0, 1)
+    (full,) = load_landing(warehouse, landing, endpoints=["traces"])
+    assert (full.files_skipped, full.loaded) == (0, 0)

@@ -25,7 +25,7 @@ from ingestion.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse, w
 REPO = Path(__file__).resolve().parents[2]
 # Columns that say when and in which batch a row was written: they differ between two loads by design.
 WRITE_METADATA = ("_batch_id", "_loaded_at", "batch_id", "started_at", "finished_at")
-ORDER = {"quarantine": "endpoint, _line_hash", "load_batches": "endpoint, chunk"}
+ORDER = {"quarantine": "endpoint, _line_hash", "load_batches": "endpoint, chunk", "landing_files": "endpoint, path"}
 SPAN = {
     "trace_id": "trc_1",
     "organization_id": "org_a",

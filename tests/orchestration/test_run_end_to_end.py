@@ -94,11 +94,11 @@ def scalar(warehouse: Path, sql: str):
 
 
 def tables(warehouse: Path) -> dict[str, list[tuple]]:
-    """Every raw and mart table's rows (sorted), without the load metadata columns."""
+    """Every raw and mart table's rows (sorted), without the load bookkeeping (batches, files, columns)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         names = con.execute(
             "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_schema in ('raw', 'marts') and table_name <> 'load_batches' order by 1"
+            "where table_schema in ('raw', 'marts') and table_name not in ('load_batches', 'landing_files') order by 1"
         ).fetchall()
         found = {}
         for (name,) in names:
