@@ -328,7 +328,10 @@ def run_command(args: argparse.Namespace) -> int:
     window = choose_window(
         start=args.start,
         end=args.end,
-        data_days=landing_event_dates(source) if isinstance(source, LandingSource) else None,
+        # the data's days matter only for an open end of the window (reading them scans every landing file)
+        data_days=landing_event_dates(source)
+        if isinstance(source, LandingSource) and (args.start is None or args.end is None)
+        else None,
         first_partition=date.fromisoformat(daily_partitions.get_first_partition_key()),
         last_partition=date.fromisoformat(last_partition),
     )
