@@ -12,11 +12,15 @@ Both run on clean benchmark data (no deliberate dirt: no duplicates, corrections
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from ingestion.warehouse import configure_duckdb
 
 PRICE_COLUMNS = (
     "input_usd_per_mtok",
@@ -44,9 +48,9 @@ def _sql_str(text: str) -> str:
 
 def floor(landing: Path, seeds: Path) -> tuple[dict[tuple[str, str], float], dict[str, float]]:
     """DuckDB read_json of the span files + one SQL statement; returns costs and timings."""
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    con.execute("set enable_progress_bar = false")
+    # the loader's settings (UTC, TOKENBOOKS_DUCKDB_MEMORY_LIMIT); spilling, if any, goes to a temp folder
+    spill = tempfile.mkdtemp(prefix="tokenbooks-floor-")
+    con = configure_duckdb(duckdb.connect(config={"temp_directory": spill}))
     columns = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in SPAN_COLUMNS.items()) + "}"
     started = time.perf_counter()
     con.execute(f"""
@@ -64,6 +68,8 @@ def floor(landing: Path, seeds: Path) -> tuple[dict[tuple[str, str], float], dic
     seeded = time.perf_counter()
     rows = con.execute(FLOOR_SQL).fetchall()
     done = time.perf_counter()
+    con.close()
+    shutil.rmtree(spill, ignore_errors=True)
     costs = {(org, str(day)): float(cost) for org, day, cost in rows}
     return costs, {
         "load_s": loaded - started,

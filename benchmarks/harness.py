@@ -28,6 +28,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from ingestion.sample.generator import generate
+from ingestion.warehouse import DUCKDB_MEMORY_LIMIT_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "pricing_seeds"
@@ -270,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=REPO / "bench_out", help="scratch and output directory")
     parser.add_argument("--keep", action="store_true", help="keep generated data and warehouses")
     parser.add_argument(
+        "--memory-limit",
+        default="3GB",
+        help="TOKENBOOKS_DUCKDB_MEMORY_LIMIT for every DuckDB step (pipeline, ingest, raw load, floor alike)",
+    )
+    parser.add_argument(
         "--fixed-overhead", action=argparse.BooleanOptionalAction, default=True, help="measure a tiny run first"
     )
     args = parser.parse_args(argv)
@@ -279,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes.insert(0, max(100, sizes[0] // 10))
     histories = _int_list(args.history_days)
     args.work.mkdir(parents=True, exist_ok=True)
+    os.environ[DUCKDB_MEMORY_LIMIT_ENV] = args.memory_limit  # inherited by every step
 
     results: dict = {
         "machine": {

@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
-
 from benchmarks.baselines import floor, pandas_costs
 from ingestion.load import connect, load_landing
 from ingestion.records import ENDPOINTS
@@ -42,8 +40,7 @@ def ingest(landing: Path, warehouse: Path) -> dict[str, object]:
 def rawload(landing: Path, warehouse: Path) -> dict[str, object]:
     """DuckDB's own JSON reader loading every endpoint folder into a table of a DuckDB file (as the ingest
     writes to one): the raw load rate to compare with."""
-    con = duckdb.connect(str(warehouse))
-    con.execute("set enable_progress_bar = false")
+    con = connect(warehouse)
     started = time.perf_counter()
     records = 0
     for endpoint in ENDPOINTS.values():

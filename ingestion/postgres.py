@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import psycopg2
 
-from ingestion.warehouse import WarehouseSession, sql_str
+from ingestion.warehouse import WarehouseSession, configure_duckdb, sql_str
 
 if TYPE_CHECKING:
     from ingestion.warehouse import PostgresWarehouse
@@ -59,10 +59,9 @@ class PostgresSession(WarehouseSession):
         # Transactions are explicit (begin/commit from the loader), as on DuckDB.
         self.connection.autocommit = True
         self.connection.set_client_encoding("UTF8")
-        self.staging = duckdb.connect()
-        self.staging.execute("set TimeZone = 'UTC'")
-        self.staging.execute("set enable_progress_bar = false")
         self._spool = tempfile.TemporaryDirectory(prefix="tokenbooks-postgres-")
+        # in memory; what does not fit under the memory limit spills into the session's own folder
+        self.staging = configure_duckdb(duckdb.connect(config={"temp_directory": f"{self._spool.name}/duckdb"}))
 
     def execute(self, sql: str) -> None:
         with self.connection.cursor() as cursor:

@@ -9,6 +9,8 @@ Settings come from the environment only (the password never leaves it):
 =============================  =================================================================================
 ``TOKENBOOKS_WAREHOUSE_TYPE``  ``duckdb`` (default) or ``postgres``
 ``TOKENBOOKS_WAREHOUSE``       the DuckDB file (default ``data/warehouse.duckdb``)
+``TOKENBOOKS_DUCKDB_MEMORY_LIMIT``  memory DuckDB may use before it spills to disk, e.g. ``4GB`` or ``50%``
+                               (default ``80%`` of RAM); the loader's and dbt's connections alike
 ``TOKENBOOKS_PG_HOST``         PostgreSQL host (default ``127.0.0.1``); ``_PORT`` (5432), ``_USER`` (tokenbooks),
                                ``_PASSWORD`` (none: libpq's password file or trust), ``_DBNAME`` (tokenbooks),
                                ``_SSLMODE`` (prefer): the same variables dbt's ``postgres`` target reads
@@ -32,6 +34,7 @@ from ingestion.sources import ConfigError
 
 WAREHOUSE_TYPE_ENV = "TOKENBOOKS_WAREHOUSE_TYPE"
 DUCKDB_PATH_ENV = "TOKENBOOKS_WAREHOUSE"
+DUCKDB_MEMORY_LIMIT_ENV = "TOKENBOOKS_DUCKDB_MEMORY_LIMIT"
 DEFAULT_DUCKDB_PATH = "data/warehouse.duckdb"
 POSTGRES_ENV_PREFIX = "TOKENBOOKS_PG_"
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -42,14 +45,26 @@ def sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A short-lived DuckDB connection in UTC (DuckDB allows one writing process per file)."""
-    if not read_only:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+def configure_duckdb(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """UTC, no progress bar, and the memory limit of ``TOKENBOOKS_DUCKDB_MEMORY_LIMIT`` when it is set."""
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")
+    limit = os.environ.get(DUCKDB_MEMORY_LIMIT_ENV, "")
+    if limit:
+        try:
+            con.execute(f"set memory_limit = {sql_str(limit)}")
+        except duckdb.Error as error:
+            raise ConfigError(
+                f"{DUCKDB_MEMORY_LIMIT_ENV}: expected a memory size such as 4GB or 50%, got {limit!r} ({error})"
+            ) from None
     return con
+
+
+def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A short-lived DuckDB connection (``configure_duckdb``); DuckDB allows one writing process per file."""
+    if not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return configure_duckdb(duckdb.connect(str(path), read_only=read_only))
 
 
 class WarehouseSession(ABC):

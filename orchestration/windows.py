@@ -20,6 +20,7 @@ import duckdb
 
 from ingestion.records import ENDPOINTS
 from ingestion.sources import ConfigError, LandingSource
+from ingestion.warehouse import configure_duckdb
 from orchestration.partitions import PARTITIONS_START_ENV
 
 ONE_DAY = timedelta(days=1)
@@ -68,8 +69,7 @@ def landing_event_dates(source: LandingSource) -> tuple[date, date] | None:
     is not a timestamp are skipped here: the load quarantines them whatever the window.
     """
     firsts, lasts = [], []
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
+    with configure_duckdb(duckdb.connect()) as con:
         for endpoint in ENDPOINTS.values():
             files = [str(path) for path in source.files(endpoint.name)]
             if endpoint.snapshot or not files:

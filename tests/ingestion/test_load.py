@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.load import connect, load_files, load_landing
+from ingestion.sources import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 NONE2 = (None, None)
@@ -236,3 +237,15 @@ def test_windowed_loads_skip_known_files_with_nothing_in_the_window(tmp_path, la
     assert (changed.files_skipped, changed.loaded) == (0, 1)
     (full,) = load_landing(warehouse, landing, endpoints=["traces"])
     assert (full.files_skipped, full.loaded) == (0, 0)
+
+
+def test_the_duckdb_memory_limit_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOKENBOOKS_DUCKDB_MEMORY_LIMIT", "1GB")
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("953.6 MiB",)
+    finally:
+        con.close()
+    monkeypatch.setenv("TOKENBOOKS_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ConfigError, match="TOKENBOOKS_DUCKDB_MEMORY_LIMIT: expected a memory size such as 4GB"):
+        load_landing(tmp_path / "w.duckdb", tmp_path)
