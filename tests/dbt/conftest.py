@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
+from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from ingestion.load import LoadResult, load_landing
 
@@ -50,7 +50,7 @@ class DbtWorkspace:
     def load(self, landing_dir: Path) -> list[LoadResult]:
         return load_landing(self.warehouse, landing_dir)
 
-    def dbt(self, *args: str, window: tuple[datetime, datetime] | None = None) -> None:
+    def invoke(self, *args: str, window: tuple[datetime, datetime] | None = None) -> dbtRunnerResult:
         """Run one dbt command in-process; the event window becomes the window_start/window_end vars."""
         command = [*args, "--project-dir", str(self.project_dir), "--profiles-dir", str(self.project_dir)]
         if window is not None:
@@ -59,7 +59,11 @@ class DbtWorkspace:
         with pytest.MonkeyPatch.context() as env:
             env.setenv("TOKENBOOKS_WAREHOUSE", str(self.warehouse))
             env.setenv("TOKENBOOKS_DBT_TARGET", "duckdb")
-            result = dbtRunner().invoke(command)
+            return dbtRunner().invoke(command)
+
+    def dbt(self, *args: str, window: tuple[datetime, datetime] | None = None) -> None:
+        """``invoke`` that must succeed (the failing nodes are in the assertion message)."""
+        result = self.invoke(*args, window=window)
         failures = [
             f"{r.node.unique_id}: {r.status} {r.message}"
             for r in (result.result or [])
