@@ -9,9 +9,10 @@ DEMO_DATA ?= data/sample
 DEMO_ARGS ?= --orgs 6 --days 30 --spans-per-day 400
 
 .PHONY: install demo test lint dev bench lock clean
-# make bench: the quick look; the full run is `make bench SIZES=1000000,10000000`
+# make bench: the quick look; the full run is `make bench SIZES=1000000,10000000 DAILY_CALLS=3000`
 SIZES ?= 20000,100000
 HISTORY_DAYS ?= 30,365
+DAILY_CALLS ?= 300
 
 $(BIN)/activate: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,7 +50,7 @@ dev: install
 
 ## Growth of cost with data, against the DuckDB floor and pandas, measured in one run (see README).
 bench: install
-	$(BIN)/python -m benchmarks.harness --sizes $(SIZES) --history-days $(HISTORY_DAYS)
+	$(BIN)/python -m benchmarks.harness --sizes $(SIZES) --history-days $(HISTORY_DAYS) --daily-calls $(DAILY_CALLS)
 
 clean:
 	rm -rf data/warehouse.duckdb data/dagster_home dbt_project/target dbt_project/logs

@@ -50,7 +50,7 @@ def rawload(landing: Path, warehouse: Path) -> dict[str, object]:
         file_list = "[" + ", ".join(f"'{f}'" for f in files) + "]"
         con.execute(
             f"create table {endpoint.table} as select * from read_json({file_list}, format = 'newline_delimited', "
-            "union_by_name = true, ignore_errors = true, maximum_object_size = 67108864)"
+            "union_by_name = true, ignore_errors = true)"
         )
         records += con.execute(f"select count(*) from {endpoint.table}").fetchone()[0]
     con.execute("checkpoint")
