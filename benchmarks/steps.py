@@ -7,6 +7,7 @@ Each subcommand prints one JSON object on stdout:
     python -m benchmarks.steps floor LANDING SEEDS          # engine floor: cost per org per day
     python -m benchmarks.steps pandas LANDING SEEDS         # what a user would write with pandas
     python -m benchmarks.steps pipeline-costs WAREHOUSE     # the pipeline's cost per org per day, from the marts
+    python -m benchmarks.steps parse                        # dbt's manifest, parsed once as a deployment does
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         result = ingest(*paths)
     elif command == "rawload":
         result = rawload(*paths)
+    elif command == "parse":
+        from orchestration.resources import prepare_dbt_manifest
+
+        result = {"manifest": str(prepare_dbt_manifest())}
     elif command == "pipeline-costs":
         result = pipeline_costs(*paths)
     elif command in ("floor", "pandas"):
