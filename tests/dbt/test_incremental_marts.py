@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import duckdb
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -112,3 +113,19 @@ def test_a_new_price_prices_pending_calls_on_the_next_normal_run(corrected_day_2
     )
     assert acme_day_2 == [{"pending_calls": 0, "cost_usd": Decimal("0.00027")}]
     assert value(workspace, "select count(*) from marts.fct_llm_calls where cost_status = 'pending'") == 0
+
+
+def test_a_windowed_run_tests_the_rows_of_its_window_only(new_workspace, tiny_landing):
+    """Generic tests read a model with `event_time` through the run's window: a day-2 run does not see a
+    broken day-1 row, a run without a window does (it is found, not ignored)."""
+    workspace = new_workspace()
+    workspace.load(tiny_landing)
+    workspace.dbt("build")
+    con = duckdb.connect(str(workspace.warehouse))
+    con.execute("update marts.fct_llm_calls set input_tokens = -1 where call_date = date '2026-11-20'")
+    con.close()
+    workspace.dbt("test", "--select", "fct_llm_calls", window=DAY_2_WINDOW)
+    result = workspace.invoke("test", "--select", "fct_llm_calls")
+    failed = {r.node.name for r in result.result if str(r.status) == "fail"}
+    # a negative input count: below zero, and the token buckets no longer add up
+    assert sorted(name.split("_fct_llm_calls")[0] for name in failed) == ["expression_is_true", "non_negative_columns"]

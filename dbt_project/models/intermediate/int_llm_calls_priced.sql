@@ -13,6 +13,8 @@
 -- 0.000001 (never divided: DuckDB turns decimal division into DOUBLE), and every amount is cast
 -- with the `money` macro (DECIMAL(38,18)).
 
+{{ config(event_time='started_at') }}
+
 with
 
 llm_spans as (

@@ -3,6 +3,8 @@
 
 {%- set span_kinds = ['request', 'retrieval', 'llm', 'postprocess', 'tool'] %}
 
+{{ config(event_time='started_at') }}
+
 with
 
 spans as (

@@ -12,6 +12,7 @@
 -- depends_on: {{ ref('stg_pricing__price_overrides') }}
 
 {{ config(
+    event_time='started_at',
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='span_id',

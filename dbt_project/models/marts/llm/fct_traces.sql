@@ -6,6 +6,7 @@
 -- depends_on: {{ ref('fct_llm_calls') }}
 
 {{ config(
+    event_time='started_at',
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='trace_id',

@@ -6,6 +6,7 @@
 -- pending here, so its cost appears once the call is priced.
 
 {{ config(
+    event_time='started_at',
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='trace_id',

@@ -2,6 +2,7 @@
 -- (vars window_start/window_end; all history without them).
 
 {{ config(
+    event_time='requested_at',
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='request_id',

@@ -1,3 +1,5 @@
+{{ config(event_time='created_at') }}
+
 with
 
 source as (

@@ -1,6 +1,8 @@
 -- LLM attempts with their token usage split into disjoint billing buckets, per the source contract:
 -- input_tokens includes cache reads and writes; output_tokens includes reasoning tokens.
 
+{{ config(event_time='started_at') }}
+
 with
 
 source as (

@@ -1,3 +1,5 @@
+{{ config(event_time='occurred_at') }}
+
 with
 
 source as (

@@ -1,3 +1,5 @@
+{{ config(event_time='requested_at') }}
+
 with
 
 source as (

@@ -1,3 +1,5 @@
+{{ config(event_time='started_at') }}
+
 with
 
 source as (
