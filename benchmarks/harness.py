@@ -8,8 +8,9 @@ The three cost-per-org-per-day results must agree before any time is reported. I
 
 Every step runs in its own process; its peak RSS (children included) comes from the OS (``wait4``).
 Output: ``<work>/results.json`` (rewritten after every measurement) and a table on stdout. Ratios are the point:
-absolute times depend on the machine. When pandas fits at only one of the sizes, a size ten times smaller is added
-so that pandas has a slope, compared with the pipeline's over the same sizes.
+absolute times depend on the machine. A size whose step fails stays in ``incomplete_sizes`` with what it measured
+and the step that failed. When pandas fits at only one of the sizes, a size ten times smaller is added so that
+pandas has a slope, compared with the pipeline's over the same sizes.
 """
 
 from __future__ import annotations
@@ -108,17 +109,24 @@ def save(work: Path, results: dict) -> None:
     (work / "results.json").write_text(json.dumps(results, indent=2) + "\n")
 
 
-def measure_size(work: Path, llm_calls: int, args: argparse.Namespace) -> dict:
+def measure_size(work: Path, llm_calls: int, args: argparse.Namespace, results: dict) -> dict:
+    """Every measurement of one size; what a failing step leaves measured is saved in ``results`` first."""
     folder = work / f"size_{llm_calls}"
     landing = folder / "landing"
     progress(f"{llm_calls:,} LLM calls: generating")
     data = make_dataset(landing, llm_calls, args.days, args.workers)
+    partial: dict = {**data, "failed": "ingest"}  # the step not measured yet
+    results.setdefault("incomplete_sizes", []).append(partial)
     progress(f"{llm_calls:,} LLM calls: {data['bytes'] / 1e6:,.0f} MB; ingest")
     ingest = run_step(python_step("ingest", str(landing), str(folder / "ingest.duckdb")))
-    (folder / "ingest.duckdb").unlink()
+    (folder / "ingest.duckdb").unlink(missing_ok=True)
+    partial |= {"ingest": {"seconds": ingest.seconds, "peak_rss_mb": ingest.peak_rss_mb}, "failed": "raw load"}
+    save(work, results)
     progress(f"{llm_calls:,} LLM calls: DuckDB raw load")
     rawload = run_step(python_step("rawload", str(landing), str(folder / "rawload.duckdb")))
-    (folder / "rawload.duckdb").unlink()
+    (folder / "rawload.duckdb").unlink(missing_ok=True)
+    partial |= {"duckdb_raw_load": {"seconds": rawload.seconds, "peak_rss_mb": rawload.peak_rss_mb}, "failed": "run"}
+    save(work, results)
     progress(f"{llm_calls:,} LLM calls: full run")
     warehouse = folder / "pipeline.duckdb"
     pipeline = run_step(tokenbooks("run", "--landing", str(landing), "--warehouse", str(warehouse)), run_env(work, "x"))
@@ -149,6 +157,7 @@ def measure_size(work: Path, llm_calls: int, args: argparse.Namespace) -> dict:
         result["pandas"] = {"seconds": pandas.output["total_s"], "peak_rss_mb": pandas.peak_rss_mb}
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
+    results["incomplete_sizes"].remove(partial)
     return result
 
 
@@ -316,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         results["incremental"].append(measure_incremental(args.work, history, args.daily_calls, args))
         save(args.work, results)
     for size in sizes:
-        results["sizes"].append(measure_size(args.work, size, args))
+        results["sizes"].append(measure_size(args.work, size, args, results))
         results["summary"] = summarize(results)
         save(args.work, results)
     results["summary"] = summarize(results)

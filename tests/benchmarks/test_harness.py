@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import harness
 from benchmarks.harness import REPO, slope_per_million, summarize
 
 
@@ -77,3 +79,19 @@ def test_a_tiny_benchmark_run_agrees_with_its_baselines(tmp_path: Path):
     assert {"pipeline_full", "floor", "pandas"} <= size.keys()
     assert "| LLM calls |" in completed.stdout
     assert not (tmp_path / "size_200").exists()  # data is removed unless --keep
+
+
+def test_a_failing_step_leaves_what_was_measured_before_it(tmp_path: Path, monkeypatch):
+    def fake_step(command: list[str], env: dict[str, str] | None = None) -> harness.Step:
+        if "run" in command:
+            raise RuntimeError("step failed (1): tokenbooks run")
+        return harness.Step(2.0, 100.0, {"records": 10, "quarantined": 0})
+
+    monkeypatch.setattr(harness, "run_step", fake_step)
+    args = argparse.Namespace(days=1, workers=1, keep=False, pandas_max=0)
+    results: dict = {"sizes": []}
+    with pytest.raises(RuntimeError, match="tokenbooks run"):
+        harness.measure_size(tmp_path, 100, args, results)
+    (partial,) = json.loads((tmp_path / "results.json").read_text())["incomplete_sizes"]
+    assert partial["failed"] == "run"
+    assert partial["ingest"] == partial["duckdb_raw_load"] == {"seconds": 2.0, "peak_rss_mb": 100.0}
