@@ -472,7 +472,7 @@ def _load_chunk(
     )
     started = naive_utc(datetime.now(UTC))
     # size and time before reading: a file that changes while it is read differs from them next time
-    stats = {str(path): (path.stat().st_size, path.stat().st_mtime_ns) for path in files}
+    stats = {str(path): (stat.st_size, stat.st_mtime_ns) for path in files for stat in [path.stat()]}
     try:
         staged = _stage_chunk(session.staging, endpoint, files, in_window=in_window, source_label=source_label)
         with session.transaction():
