@@ -61,7 +61,6 @@ def test_partial_results_summarize_to_what_was_measured():
     assert "ingest_rate_records_per_s" not in summary
 
 
-@pytest.mark.slow
 def test_a_step_reports_its_own_peak_rss_not_the_harness_peak():
     # The harness peaks at 400 MB (as generating a large dataset makes it); a bare interpreter then peaks at
     # about 10 MB. Without the reset, Linux reports the child at the parent's 400 MB.
@@ -72,6 +71,7 @@ def test_a_step_reports_its_own_peak_rss_not_the_harness_peak():
     assert step.peak_rss_mb < 100
 
 
+@pytest.mark.slow
 def test_a_tiny_benchmark_run_agrees_with_its_baselines(tmp_path: Path):
     """The real harness end to end at a tiny size: it fails when the floor or pandas disagree with the marts."""
     command = [sys.executable, "-m", "benchmarks.harness", "--sizes", "200", "--history-days", ""]

@@ -7,8 +7,8 @@
 
 with
 
--- Only the columns summarized: the windows below keep every column they are given in memory, and spans
--- carry their payloads (at 10M calls `select *` did not fit in 3 GB).
+-- Only the columns summarized: the windows below hold every column they are given, and spans carry their
+-- payloads.
 spans as (
 
     select
