@@ -50,7 +50,8 @@ class Step:
 def reset_peak_rss() -> None:
     """Linux starts a child's peak RSS at its parent's high-water mark (kept across fork and exec), so after the
     harness itself peaked (generating 10M calls: 4 GB) every later step reported at least that. Resetting the
-    harness's mark to its current RSS first (``clear_refs`` 5) keeps each step's figure its own."""
+    harness's mark to its current RSS first (``clear_refs`` 5) keeps each step's figure its own, or at most the
+    harness's current RSS (tens to hundreds of MB) for a step that needs less."""
     # Not Linux, or /proc read-only: figures may then include the harness's own peak.
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
