@@ -2,13 +2,15 @@
 -- trace's cost from int_llm_calls_priced (costs are summed here, never computed).
 
 {%- set span_kinds = ['request', 'retrieval', 'llm', 'postprocess', 'tool'] %}
+{%- set first_span_order = ['started_at', 'span_id'] %}
+{#- an attempt without a number sorts before attempt 1 -#}
+{%- set final_attempt_order = ['started_at', 'coalesce(attempt, 0)', 'span_id'] %}
 
 {{ config(event_time='started_at') }}
 
 with
 
--- Only the columns summarized: the windows below hold every column they are given, and spans carry their
--- payloads.
+-- Only the columns summarized: spans carry their payloads.
 spans as (
 
     select
@@ -20,7 +22,8 @@ spans as (
         kind,
         status,
         duration_ms,
-        started_at
+        started_at,
+        {{ dbt.dateadd('millisecond', 'coalesce(duration_ms, 0)', 'started_at') }} as ended_at
 
     from {{ ref('stg_platform__spans') }}
     where trace_id is not null
@@ -45,49 +48,14 @@ llm_calls as (
 
 ),
 
-spans_ranked as (
-
-    select
-        *,
-        {{ dbt.dateadd('millisecond', 'coalesce(duration_ms, 0)', 'started_at') }} as ended_at,
-        row_number() over (partition by trace_id order by started_at, span_id) as start_rank
-
-    from spans
-
-),
-
-llm_calls_ranked as (
-
-    -- The final attempt is the last one started; the attempt number breaks ties.
-    select
-        *,
-        row_number() over (
-            partition by trace_id
-            order by started_at desc, attempt desc, span_id desc
-        ) as reverse_attempt_rank
-
-    from llm_calls
-
-),
-
-first_spans as (
-
-    select
-        trace_id,
-        organization_id,
-        conversation_id,
-        workflow
-
-    from spans_ranked
-
-    where start_rank = 1
-
-),
-
 span_totals as (
 
     select
         trace_id,
+        -- the trace's first span (the earliest; the span id breaks ties) says whose trace it is
+        {{ first_by('organization_id', first_span_order) }} as organization_id,
+        {{ first_by('conversation_id', first_span_order) }} as conversation_id,
+        {{ first_by('workflow', first_span_order) }} as workflow,
         count(*) as spans,
         min(started_at) as started_at,
         max(ended_at) as ended_at,
@@ -102,7 +70,7 @@ span_totals as (
         {% endfor -%}
         count(case when kind <> 'llm' and status = 'error' then 1 end) as failed_other_spans
 
-    from spans_ranked
+    from spans
 
     group by trace_id
 
@@ -112,6 +80,10 @@ llm_totals as (
 
     select
         trace_id,
+        -- the final attempt is the last one started; the attempt number, then the span id, break ties
+        {{ last_by('provider', final_attempt_order) }} as final_provider,
+        {{ last_by('model', final_attempt_order) }} as final_model,
+        {{ last_by('status', final_attempt_order) }} as final_attempt_status,
         count(*) as llm_attempts,
         count(case when attempt > 1 then 1 end) as failovers,
         count(case when status = 'error' then 1 end) as failed_llm_attempts,
@@ -125,34 +97,20 @@ llm_totals as (
 
 ),
 
-final_attempts as (
-
-    select
-        trace_id,
-        provider as final_provider,
-        model as final_model,
-        status as final_attempt_status
-
-    from llm_calls_ranked
-
-    where reverse_attempt_rank = 1
-
-),
-
 final as (
 
     select
         -- ids
         span_totals.trace_id,
-        first_spans.organization_id,
-        first_spans.conversation_id,
+        span_totals.organization_id,
+        span_totals.conversation_id,
 
         -- trace
-        first_spans.workflow,
-        final_attempts.final_provider,
-        final_attempts.final_model,
+        span_totals.workflow,
+        llm_totals.final_provider,
+        llm_totals.final_model,
         case
-            when final_attempts.final_attempt_status = 'error' or span_totals.failed_other_spans > 0
+            when llm_totals.final_attempt_status = 'error' or span_totals.failed_other_spans > 0
                 then 'error'
             else 'ok'
         end as status,
@@ -180,14 +138,8 @@ final as (
 
     from span_totals
 
-    inner join first_spans
-        on span_totals.trace_id = first_spans.trace_id
-
     left join llm_totals
         on span_totals.trace_id = llm_totals.trace_id
-
-    left join final_attempts
-        on span_totals.trace_id = final_attempts.trace_id
 
 )
 
