@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -38,6 +39,8 @@ START = date(2025, 1, 1)  # early enough for a year of history before today
 LLM_SHARE_OF_SPANS = 0.32  # measured on the sample generator; used only to size datasets
 SPANS_PER_ORG_PER_DAY = 1500  # keeps generated organizations mostly under the 100 requests/hour limit
 AGREEMENT_TOLERANCE_USD = 1e-6
+GENERATOR_SOURCES = REPO / "ingestion" / "sample"
+DATASET_STAMP = "_dataset.json"  # beside the generator's _manifest.json
 
 
 @dataclass
@@ -86,13 +89,33 @@ def tokenbooks(*args: str) -> list[str]:
 
 
 def make_dataset(out: Path, llm_calls: int, days: int, workers: int) -> dict:
+    """Generates a clean dataset into ``out``, or reuses the one there when it was generated with the same
+    parameters by the same generator code (generation is deterministic)."""
     spans_per_day = max(20, math.ceil(llm_calls / days / LLM_SHARE_OF_SPANS))
     orgs = max(3, spans_per_day // SPANS_PER_ORG_PER_DAY)
-    summary = generate(
-        out, orgs=orgs, days=days, start=START, seed=42, spans_per_day=spans_per_day, dirt_rate=0.0, workers=workers
-    )
+    parameters = {"orgs": orgs, "days": days, "start": START, "seed": 42, "spans_per_day": spans_per_day}
+    recipe = {**parameters, "start": START.isoformat(), "generator": _generator_fingerprint()}
+    stamp = out / DATASET_STAMP
+    if stamp.exists() and (stored := json.loads(stamp.read_text()))["recipe"] == recipe:
+        return stored["dataset"]
+    shutil.rmtree(out, ignore_errors=True)
+    summary = generate(out, **parameters, dirt_rate=0.0, workers=workers)
     size = sum(p.stat().st_size for p in summary.files)
-    return {"llm_calls": summary.manifest["features"]["llm_calls"], "bytes": size, "orgs": orgs, "days": days}
+    dataset = {"llm_calls": summary.manifest["features"]["llm_calls"], "bytes": size, "orgs": orgs, "days": days}
+    stamp.write_text(json.dumps({"recipe": recipe, "dataset": dataset}))  # last: its presence means complete
+    return dataset
+
+
+def _generator_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for source in sorted(GENERATOR_SOURCES.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def landing_folder(folder: Path, args: argparse.Namespace) -> Path:
+    """Where a measurement's generated data goes: inside its scratch folder, or kept under --datasets."""
+    return args.datasets / folder.name if args.datasets else folder / "landing"
 
 
 def run_env(work: Path, name: str) -> dict[str, str]:
@@ -124,7 +147,7 @@ def save(work: Path, results: dict) -> None:
 def measure_size(work: Path, llm_calls: int, args: argparse.Namespace, results: dict) -> dict:
     """Every measurement of one size; what a failing step leaves measured is saved in ``results`` first."""
     folder = work / f"size_{llm_calls}"
-    landing = folder / "landing"
+    landing = landing_folder(folder, args)
     progress(f"{llm_calls:,} LLM calls: generating")
     data = make_dataset(landing, llm_calls, args.days, args.workers)
     partial: dict = {**data, "failed": "ingest"}  # the step not measured yet
@@ -175,7 +198,7 @@ def measure_size(work: Path, llm_calls: int, args: argparse.Namespace, results: 
 
 def measure_incremental(work: Path, history_days: int, daily_calls: int, args: argparse.Namespace) -> dict:
     folder = work / f"history_{history_days}"
-    landing = folder / "landing"
+    landing = landing_folder(folder, args)
     progress(f"incremental on {history_days} days of history: generating and building the history")
     make_dataset(landing, daily_calls * (history_days + 1), history_days + 1, args.workers)
     warehouse = str(folder / "w.duckdb")
@@ -291,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes generating data")
     parser.add_argument("--work", type=Path, default=REPO / "bench_out", help="scratch and output directory")
     parser.add_argument("--keep", action="store_true", help="keep generated data and warehouses")
+    parser.add_argument(
+        "--datasets",
+        type=Path,
+        help="keep generated datasets here and reuse them in later runs (regenerated when their parameters change)",
+    )
     parser.add_argument(
         "--memory-limit",
         default="3GB",

@@ -104,10 +104,26 @@ def test_a_failing_step_leaves_what_was_measured_before_it(tmp_path: Path, monke
         return harness.Step(2.0, 100.0, {"records": 10, "quarantined": 0})
 
     monkeypatch.setattr(harness, "run_step", fake_step)
-    args = argparse.Namespace(days=1, workers=1, keep=False, pandas_max=0)
+    args = argparse.Namespace(days=1, workers=1, keep=False, pandas_max=0, datasets=None)
     results: dict = {"sizes": []}
     with pytest.raises(RuntimeError, match="tokenbooks run"):
         harness.measure_size(tmp_path, 100, args, results)
     (partial,) = json.loads((tmp_path / "results.json").read_text())["incomplete_sizes"]
     assert partial["failed"] == "run"
     assert partial["ingest"] == partial["duckdb_raw_load"] == {"seconds": 2.0, "peak_rss_mb": 100.0}
+
+
+def test_a_generated_dataset_is_reused_only_with_the_same_parameters_and_generator(tmp_path: Path, monkeypatch):
+    out = tmp_path / "size_100"
+    first = harness.make_dataset(out, 100, 1, 1)
+    generated: list[dict] = []
+    real_generate = harness.generate
+    monkeypatch.setattr(harness, "generate", lambda *a, **k: generated.append(k) or real_generate(*a, **k))
+
+    assert harness.make_dataset(out, 100, 1, 1) == first
+    assert generated == []
+    assert harness.make_dataset(out, 100, 2, 1)["days"] == 2  # other parameters: generated again
+    assert len(generated) == 1
+    monkeypatch.setattr(harness, "_generator_fingerprint", lambda: "a changed generator")
+    assert harness.make_dataset(out, 100, 2, 1)["days"] == 2
+    assert len(generated) == 2
