@@ -42,3 +42,16 @@
         ({{ column }} >= {{ window.start }} and {{ column }} < {{ window.end }})
     {%- endif -%}
 {%- endmacro %}
+
+
+{% macro overlaps_event_window(start_column, end_column) -%}
+    {#- A predicate: the closed interval [start_column, end_column] meets the run's event window (always
+        true without a window). Holds for anything with an event inside the window, and for an interval
+        that spans the whole window without one. -#}
+    {%- set window = event_window() -%}
+    {%- if window is none -%}
+        true
+    {%- else -%}
+        ({{ start_column }} < {{ window.end }} and {{ end_column }} >= {{ window.start }})
+    {%- endif -%}
+{%- endmacro %}

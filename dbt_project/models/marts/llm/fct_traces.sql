@@ -1,9 +1,8 @@
--- One row per trace. Incremental: a run rebuilds every trace with a span in its event window (from
--- all of that trace's spans, so a trace crossing the window edge stays whole) and every trace whose
--- cost, wasted cost or pending calls no longer agree with fct_llm_calls (a call priced late or re-priced
--- by a price correction, whatever its day).
-
--- depends_on: {{ ref('fct_llm_calls') }}
+-- One row per trace: its spans summarized (int_traces_summarized) with its LLM attempts and their cost
+-- as the ledger, fct_llm_calls, records them. Incremental: a run rebuilds every trace whose spans run into
+-- its event window (from all of that trace's spans, so a trace crossing the window edge stays whole) and
+-- every trace whose cost, wasted cost or pending calls no longer agree with fct_llm_calls (a call priced
+-- late or re-priced by a price correction, whatever its day).
 
 {{ config(
     event_time='started_at',
@@ -21,36 +20,29 @@ traces as (
 
 ),
 
-spans as (
-
-    select * from {{ ref('stg_platform__spans') }}
-
-),
-
-{% if is_incremental() %}
-ledger_totals as (
+llm_totals as (
 
     -- fct_llm_calls is built first in the same run: the ledger as it stands now
-    {{ trace_cost_totals(ref('fct_llm_calls')) }}
+    {{ trace_llm_totals(ref('fct_llm_calls')) }}
 
 ),
-{% endif %}
 
 touched_traces as (
 
-    select distinct trace_id from spans
-    where {{ in_event_window('started_at') }}
+    -- A trace whose spans run into the window (so one with a span in it: rebuilt from all of its spans)
+    select trace_id from traces
+    where {{ overlaps_event_window('started_at', 'ended_at') }}
 
     {% if is_incremental() %}
         union
 
         select stored_traces.trace_id from {{ this }} as stored_traces
-        inner join ledger_totals
-            on stored_traces.trace_id = ledger_totals.trace_id
+        inner join llm_totals
+            on stored_traces.trace_id = llm_totals.trace_id
         where
-            stored_traces.cost_usd <> ledger_totals.cost_usd
-            or stored_traces.wasted_cost_usd <> ledger_totals.wasted_cost_usd
-            or stored_traces.pending_calls <> ledger_totals.pending_calls
+            stored_traces.cost_usd <> llm_totals.cost_usd
+            or stored_traces.wasted_cost_usd <> llm_totals.wasted_cost_usd
+            or stored_traces.pending_calls <> llm_totals.pending_calls
     {% endif %}
 
 ),
@@ -59,43 +51,49 @@ final as (
 
     select
         -- ids
-        trace_id,
-        organization_id,
-        conversation_id,
+        traces.trace_id,
+        traces.organization_id,
+        traces.conversation_id,
 
         -- trace
-        workflow,
-        status,
-        final_provider,
-        final_model,
+        traces.workflow,
+        case
+            when llm_totals.final_attempt_status = 'error' or traces.failed_other_spans > 0 then 'error'
+            else 'ok'
+        end as status,
+        llm_totals.final_provider,
+        llm_totals.final_model,
 
         -- durations
-        duration_ms,
-        request_duration_ms,
-        retrieval_duration_ms,
-        llm_duration_ms,
-        postprocess_duration_ms,
-        tool_duration_ms,
+        traces.duration_ms,
+        traces.request_duration_ms,
+        traces.retrieval_duration_ms,
+        traces.llm_duration_ms,
+        traces.postprocess_duration_ms,
+        traces.tool_duration_ms,
 
         -- counts
-        spans,
-        llm_attempts,
-        failovers,
-        failed_llm_attempts,
-        pending_calls,
+        traces.spans,
+        coalesce(llm_totals.llm_attempts, 0) as llm_attempts,
+        coalesce(llm_totals.failovers, 0) as failovers,
+        coalesce(llm_totals.failed_llm_attempts, 0) as failed_llm_attempts,
+        coalesce(llm_totals.pending_calls, 0) as pending_calls,
 
-        -- money
-        cost_usd,
-        wasted_cost_usd,
+        -- money: priced and provider-reported calls only; pending_calls says what is missing
+        {{ money('coalesce(llm_totals.cost_usd, 0)') }} as cost_usd,
+        {{ money('coalesce(llm_totals.wasted_cost_usd, 0)') }} as wasted_cost_usd,
 
         -- timestamps
-        started_at,
-        ended_at,
-        trace_date
+        traces.started_at,
+        traces.ended_at,
+        cast(traces.started_at as date) as trace_date
 
     from traces
 
-    where trace_id in (select touched_traces.trace_id from touched_traces)
+    left join llm_totals
+        on traces.trace_id = llm_totals.trace_id
+
+    where traces.trace_id in (select touched_traces.trace_id from touched_traces)
 
 )
 

@@ -12,7 +12,7 @@ traces as (
 
 ledger_totals as (
 
-    {{ trace_cost_totals(ref('fct_llm_calls')) }}
+    {{ trace_llm_totals(ref('fct_llm_calls')) }}
 
 )
 
