@@ -1,7 +1,7 @@
 {#- Aggregates: `expression` from the row of the group that comes first (first_by) or last (last_by) in
     the order of `order_by`, a list of never-null expressions compared left to right; a null `expression`
-    in that row is returned as null. One pass with no sort: a window numbering the rows of every group
-    would hold and sort them all. -#}
+    in that row is returned as null. On DuckDB one pass without a sort, where a window numbering the rows
+    of every group would hold and sort them all. -#}
 
 {% macro first_by(expression, order_by) -%}
     {{ return(adapter.dispatch('first_by', 'tokenbooks')(expression, order_by, 'asc')) }}
