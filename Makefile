@@ -13,6 +13,8 @@ DEMO_ARGS ?= --orgs 6 --days 30 --spans-per-day 400
 SIZES ?= 20000,100000
 HISTORY_DAYS ?= 30,365
 DAILY_CALLS ?= 300
+# A folder to keep the generated datasets in and reuse them from (24 GB at 10M calls); empty = regenerate.
+DATASETS ?=
 
 $(BIN)/activate: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,7 +52,8 @@ dev: install
 
 ## Growth of cost with data, against the DuckDB floor and pandas, measured in one run (see README).
 bench: install
-	$(BIN)/python -m benchmarks.harness --sizes $(SIZES) --history-days $(HISTORY_DAYS) --daily-calls $(DAILY_CALLS)
+	$(BIN)/python -m benchmarks.harness --sizes $(SIZES) --history-days $(HISTORY_DAYS) --daily-calls $(DAILY_CALLS) \
+		$(if $(DATASETS),--datasets $(DATASETS))
 
 clean:
 	rm -rf data/warehouse.duckdb data/dagster_home dbt_project/target dbt_project/logs
