@@ -35,12 +35,7 @@
 
 {% macro in_event_window(column) -%}
     {#- A predicate: `column` lies in the run's event window (always true without a window). -#}
-    {%- set window = event_window() -%}
-    {%- if window is none -%}
-        true
-    {%- else -%}
-        ({{ column }} >= {{ window.start }} and {{ column }} < {{ window.end }})
-    {%- endif -%}
+    {{- overlaps_event_window(column, column) -}}
 {%- endmacro %}
 
 
@@ -52,6 +47,6 @@
     {%- if window is none -%}
         true
     {%- else -%}
-        ({{ start_column }} < {{ window.end }} and {{ end_column }} >= {{ window.start }})
+        ({{ end_column }} >= {{ window.start }} and {{ start_column }} < {{ window.end }})
     {%- endif -%}
 {%- endmacro %}
