@@ -14,7 +14,9 @@ current rates (for genai-prices the latest dated version) are compared:
   and "priced at the input rate" agree. The cells show what each map writes, empty = not priced; a
   usage type no map prices separately is not repeated (its difference shows on the rate it falls back to).
 
-Service tiers are compared only between maps that price them (genai-prices has no batch/priority/flex).
+Service tiers are compared only between maps that price them (genai-prices has no batch/priority/flex). The fee
+per request is compared like a usage type (``usage_type`` ``request``; its cells are USD per thousand requests).
+A model with time-of-day prices is compared at its standard (longest) window.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from pricing.maps import GENAI_PRICES, LANGFUSE, LITELLM, PriceMaps
-from pricing.rates import DEFAULT_TIER, SERVICE_TIERS, USAGE_TYPES, Rates, TierKey, effective_rate
+from pricing.rates import DEFAULT_TIER, PRICE_COMPONENTS, SERVICE_TIERS, Rates, TierKey, effective_rate
 from pricing.seed import PRECEDENCE, PriceRow, Seed, SeededModel, current_rates
 
 PRICE_DIFFERS = "price_differs"
@@ -46,7 +48,7 @@ class Disagreement:
 
     @property
     def sort_key(self) -> tuple:
-        usage_order = USAGE_TYPES.index(self.usage_type) if self.usage_type else -1
+        usage_order = PRICE_COMPONENTS.index(self.usage_type) if self.usage_type else -1
         return (
             self.provider,
             self.model.lower(),
@@ -77,7 +79,7 @@ def _compare_tier(
     for threshold in sorted(set().union(*by_map.values())):
         seed_row = seed_rows.get(TierKey(service_tier, threshold))
         tier_missing_somewhere = any(threshold not in rows for rows in by_map.values())
-        for usage_type in USAGE_TYPES:
+        for usage_type in PRICE_COMPONENTS:
             written = {source: rows.get(threshold, {}).get(usage_type) for source, rows in by_map.items()}
             if all(rate is None for rate in written.values()):
                 continue  # no map prices it separately: any difference shows on the rate it falls back to

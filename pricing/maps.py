@@ -8,8 +8,11 @@
 * Langfuse (USD per token): a list of models with a ``matchPattern`` regex and pricing tiers whose
   conditions name a service tier or a usage threshold.
 
-Provider names are mapped onto the platform's ids (``openai``, ``google`` for the Gemini API,
-``vertex_ai``, ``bedrock``, ...). Fine-tuned models (``ft:...`` ids, Azure's ``<base>.ft-<id>``) are never
+Every provider of genai-prices and LiteLLM is read, under the platform's id for it: the map's own provider id,
+or the one ``provider_aliases.csv`` names where two maps name a provider differently (``aws`` and
+``bedrock``). Langfuse has no provider names; its models are placed by family (``claude`` on Anthropic, ...).
+An entry, or a price component of one, that the seed cannot take becomes a ``Gap`` with the reason.
+Fine-tuned models (``ft:...`` ids, Azure's ``<base>.ft-<id>``) are never
 read from any map: a fine-tune's price is the customer's own business and belongs in
 ``price_overrides.csv``.
 """
@@ -18,17 +21,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pricing.coverage import COMPONENT_NOT_CHARGED, NOT_SEEDED, Gap
+from pricing.providers import ProviderAliases
 from pricing.rates import (
     DEFAULT_TIER,
+    EMBEDDING,
     EPOCH,
+    REQUEST,
     MapPrice,
     PriceVersion,
     Rates,
@@ -59,6 +65,9 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
 
 
+FINE_TUNE_REASON = "a fine-tune: its price is the customer's own (price_overrides.csv)"
+
+
 def is_fine_tune(model_id: str) -> bool:
     """OpenAI fine-tunes are ``ft:<base>:<org>:...``; Azure names them ``<base>.ft-<id>``."""
     model_id = model_id.lower()
@@ -69,20 +78,6 @@ def is_fine_tune(model_id: str) -> bool:
 # genai-prices
 # --------------------------------------------------------------------------------------------------
 
-# genai-prices provider id -> platform provider ids it prices (Google's entry covers both Google APIs).
-GENAI_PLATFORM_PROVIDERS = {
-    "anthropic": ("anthropic",),
-    "aws": ("bedrock",),
-    "azure": ("azure",),
-    "cohere": ("cohere",),
-    "deepseek": ("deepseek",),
-    "google": ("google", "vertex_ai"),
-    "groq": ("groq",),
-    "mistral": ("mistral",),
-    "openai": ("openai",),
-    "x-ai": ("xai",),
-}
-
 GENAI_USAGE_FIELDS = {
     "input_mtok": "input",
     "cache_read_mtok": "cache_read",
@@ -91,11 +86,32 @@ GENAI_USAGE_FIELDS = {
     "output_mtok": "output",
     "output_reasoning_mtok": "reasoning",
 }
+GENAI_REQUEST_FIELD = "requests_kcount"  # USD per thousand requests
+# Components the contract carries no quantity for. Optional ones (a tool a call may not use, input it may not
+# send) are left uncharged: the model is seeded and such calls are exact. Ones every call of the model incurs
+# (its output is audio or images) keep the model out, so its calls stay pending rather than under-priced.
+GENAI_UNCHARGED_FIELDS = {
+    "web_searches_kcount": "web-search tool fees: the contract carries no search count",
+    "input_audio_mtok": "audio input tokens: the contract counts them in input_tokens, at the text rate",
+    "cache_audio_read_mtok": "cached audio input tokens: the contract counts them as text cache reads",
+    "input_image_mtok": "image input tokens: the contract counts them in input_tokens, at the text rate",
+    "cache_image_read_mtok": "cached image input tokens: the contract counts them as text cache reads",
+    "input_video_mtok": "video input tokens: the contract counts them in input_tokens, at the text rate",
+}
+GENAI_KEEP_OUT_FIELDS = {
+    "output_audio_mtok": "prices audio output tokens, which the contract does not carry",
+    "output_image_mtok": "prices image output tokens, which the contract does not carry",
+    "output_video_mtok": "prices video output tokens, which the contract does not carry",
+    "output_citation_mtok": "prices citation tokens, which the contract does not carry",
+}
 
 
 def clause_matches(clause: Mapping[str, Any], model_ref: str) -> bool:
-    """genai-prices' match logic on an already lower-cased model reference."""
+    """genai-prices' match logic on an already lower-cased model reference; model ids compare
+    case-insensitively, so the clause's text is lower-cased too (some providers' clauses keep the API's case)."""
     ((kind, value),) = clause.items()
+    if isinstance(value, str) and kind != "regex":
+        value = value.lower()
     if kind == "equals":
         return model_ref == value
     if kind == "starts_with":
@@ -105,7 +121,7 @@ def clause_matches(clause: Mapping[str, Any], model_ref: str) -> bool:
     if kind == "contains":
         return value in model_ref
     if kind == "regex":
-        return re.search(value, model_ref) is not None
+        return re.search(value, model_ref, re.IGNORECASE) is not None
     if kind == "or":
         return any(clause_matches(inner, model_ref) for inner in value)
     if kind == "and":
@@ -125,13 +141,14 @@ def clause_leaves(clause: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class GenaiModel:
-    """One genai-prices model entry; ``price`` is None when it cannot become date-effective rows."""
+    """One genai-prices model entry; ``price`` is None when it cannot become seed rows (``unpriced_reason``)."""
 
     provider_id: str
     model_id: str
     match: Mapping[str, Any]
     price: MapPrice | None
     unpriced_reason: str | None
+    uncharged: tuple[str, ...] = ()
 
     @property
     def source_key(self) -> str:
@@ -143,93 +160,161 @@ class GenaiModel:
     def names(self, model_ref: str) -> bool:
         """Whether the entry names this id itself (its id or an ``equals`` clause), not just a pattern."""
         model_ref = model_ref.lower()
-        return model_ref == self.model_id.lower() or ("equals", model_ref) in clause_leaves(self.match)
+        equals = {value.lower() for kind, value in clause_leaves(self.match) if kind == "equals"}
+        return model_ref == self.model_id.lower() or model_ref in equals
 
 
 def _genai_rates(prices: Mapping[str, Any]) -> dict[TierKey, Rates]:
-    base: dict[str, Decimal] = {}
+    """Rate rows of one genai-prices price set. genai-prices charges nothing for a bucket it gives no price:
+    an embedding model's missing output price is 0, and a free model (``prices: {}``) costs 0 in and out."""
+    base: dict[str, Decimal] = {"input": Decimal(0), "output": Decimal(0)}
     above: dict[int, dict[str, Decimal]] = {}
-    for field_name, usage_type in GENAI_USAGE_FIELDS.items():
+    for field_name, usage_type in [*GENAI_USAGE_FIELDS.items(), (GENAI_REQUEST_FIELD, REQUEST)]:
         value = prices.get(field_name)
         if value is None:
             continue
+        units = 1000 if usage_type == REQUEST else 1_000_000  # the map's unit is the seed's
         if isinstance(value, Mapping):
-            base[usage_type] = to_rate(value["base"], 1_000_000)
+            base[usage_type] = to_rate(value["base"], units, units)
             for tier in value["tiers"]:
-                above.setdefault(int(tier["start"]), {})[usage_type] = to_rate(tier["price"], 1_000_000)
+                above.setdefault(int(tier["start"]), {})[usage_type] = to_rate(tier["price"], units, units)
         else:
-            base[usage_type] = to_rate(value, 1_000_000)
+            base[usage_type] = to_rate(value, units, units)
     return complete_rows(expand_thresholds(DEFAULT_TIER, base, above))
 
 
-def _genai_versions(prices: Any) -> tuple[tuple[date, date | None, Mapping[str, Any]], ...] | str:
-    """Dated windows of a model's prices, or the reason they cannot be dated.
+def _utc_time(text: str) -> time:
+    moment = time.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.utcoffset() not in (None, timedelta(0)):
+        raise ValueError(f"genai-prices time of day {text!r} is not in UTC")
+    return moment.replace(tzinfo=None)
 
-    genai-prices tries conditional prices last to first and uses the first active one (else the first
-    entry), so on any day the active entry is the last one whose start_date has passed.
+
+def _constraint_active(constraint: Mapping[str, Any], day: date, moment: time) -> bool:
+    """genai-prices' rule: a start date is active from that day on; a time window over [start, end)."""
+    if "start_date" in constraint and day < date.fromisoformat(constraint["start_date"]):
+        return False
+    if "start_time" in constraint:
+        return _utc_time(constraint["start_time"]) <= moment < _utc_time(constraint["end_time"])
+    return True
+
+
+GenaiWindow = tuple[date, date | None, time | None, time | None, Mapping[str, Any]]
+
+
+def _genai_versions(prices: Any) -> tuple[GenaiWindow, ...] | str:
+    """(valid_from, valid_to, utc_time_from, utc_time_to, prices) windows of a model's prices, or the reason
+    they cannot be cut into windows.
+
+    genai-prices tries conditional prices last to first and uses the first active one (else the first entry).
+    Days are cut at every start date and each day at every start and end time; each piece gets the entry
+    active at its start, and neighbouring pieces with the same entry are joined.
     """
     if isinstance(prices, Mapping):
-        return ((EPOCH, None, prices),)
+        return ((EPOCH, None, None, None, prices),)
     constraints = [entry.get("constraint") or {} for entry in prices]
-    other_conditions = {key for constraint in constraints for key in constraint} - {"start_date"}
-    if other_conditions & {"start_time", "end_time"}:
-        return "time-of-day prices"
-    if other_conditions:
-        return "price conditions other than a start date"
-    starts = sorted({date.fromisoformat(c["start_date"]) for c in constraints if c})
+    unknown = {key for constraint in constraints for key in constraint} - {"start_date", "start_time", "end_time"}
+    if unknown:
+        return f"price conditions other than a start date or a time of day ({', '.join(sorted(unknown))})"
+    days = sorted({EPOCH} | {date.fromisoformat(c["start_date"]) for c in constraints if "start_date" in c})
+    times = sorted(
+        {time(0)} | {_utc_time(c[key]) for c in constraints for key in ("start_time", "end_time") if key in c}
+    )
 
-    def active_on(day: date) -> int:
+    def active(day: date, moment: time) -> int:
         for index in reversed(range(len(prices))):
-            start = constraints[index].get("start_date")
-            if start is None or date.fromisoformat(start) <= day:
+            if _constraint_active(constraints[index], day, moment):
                 return index
         return 0
 
-    windows: list[tuple[date, date | None, int]] = []
-    for day in [EPOCH, *starts]:
-        index = active_on(day)
-        if windows and windows[-1][2] == index:
-            continue
-        if windows:
-            windows[-1] = (windows[-1][0], day, windows[-1][2])
-        windows.append((day, None, index))
-    return tuple((start, end, prices[index]["prices"]) for start, end, index in windows)
+    # per start day, the pieces of the day as (from, to, entry index), neighbours with one entry joined
+    day_plans: list[tuple[date, tuple[tuple[time, time | None, int], ...]]] = []
+    for day in days:
+        pieces: list[tuple[time, time | None, int]] = []
+        for start, end in zip(times, [*times[1:], None], strict=True):
+            index = active(day, start)
+            if pieces and pieces[-1][2] == index:
+                pieces[-1] = (pieces[-1][0], end, index)
+            else:
+                pieces.append((start, end, index))
+        plan = tuple(pieces)
+        if not day_plans or day_plans[-1][1] != plan:
+            day_plans.append((day, plan))
+    windows: list[GenaiWindow] = []
+    for (start_day, plan), next_start in zip(day_plans, [*(d for d, _ in day_plans[1:]), None], strict=True):
+        for time_from, time_to, index in plan:
+            all_day = len(plan) == 1
+            windows.append(
+                (
+                    start_day,
+                    next_start,
+                    None if all_day else time_from,
+                    None if all_day else time_to,
+                    prices[index]["prices"],
+                )
+            )
+    return tuple(windows)
 
 
 def _genai_model(provider_id: str, entry: Mapping[str, Any]) -> GenaiModel:
+    def unpriced(reason: str) -> GenaiModel:
+        return GenaiModel(provider_id, entry["id"], entry["match"], None, reason)
+
     versions = _genai_versions(entry["prices"])
     if isinstance(versions, str):
-        return GenaiModel(provider_id, entry["id"], entry["match"], None, versions)
+        return unpriced(versions)
+    fields = {name for *_, prices in versions for name in prices}
+    keep_out = sorted(GENAI_KEEP_OUT_FIELDS[name] for name in fields & set(GENAI_KEEP_OUT_FIELDS))
+    known = {*GENAI_USAGE_FIELDS, GENAI_REQUEST_FIELD, *GENAI_UNCHARGED_FIELDS, *GENAI_KEEP_OUT_FIELDS}
+    keep_out += [f"price field {name!r} has no seed column" for name in sorted(fields - known)]
+    if keep_out:
+        return unpriced("; ".join(keep_out))
     dated = []
-    for start, end, prices in versions:
+    for start, end, time_from, time_to, prices in versions:
         rates = _genai_rates(prices)
         if TierKey(DEFAULT_TIER, 0) not in rates:
-            return GenaiModel(provider_id, entry["id"], entry["match"], None, "no input and output token price")
-        dated.append(PriceVersion(start, end, rates))
-    price = MapPrice(GENAI_PRICES, f"{provider_id}/{entry['id']}", tuple(dated))
-    return GenaiModel(provider_id, entry["id"], entry["match"], price, None)
+            return unpriced("no input and output token price")
+        dated.append(PriceVersion(start, end, rates, time_from, time_to))
+    # a price set with no output price at all is an embedding model's (output free)
+    mode = EMBEDDING if all("output_mtok" not in prices for *_, prices in versions) and fields else None
+    price = MapPrice(GENAI_PRICES, f"{provider_id}/{entry['id']}", tuple(dated), mode)
+    uncharged = tuple(sorted(GENAI_UNCHARGED_FIELDS[name] for name in fields & set(GENAI_UNCHARGED_FIELDS)))
+    return GenaiModel(provider_id, entry["id"], entry["match"], price, None, uncharged)
 
 
 class GenaiPrices:
     """genai-prices, searched per platform provider: its own models first, then its fallback providers."""
 
-    def __init__(self, data: list[Mapping[str, Any]]):
+    def __init__(self, data: list[Mapping[str, Any]], aliases: ProviderAliases):
         self._models: dict[str, list[GenaiModel]] = {}
+        self._platform_ids: dict[str, tuple[str, ...]] = {}
         fallbacks: dict[str, list[str]] = {}
+        self.gaps: list[Gap] = []
         for provider in data:
-            if provider["id"] not in GENAI_PLATFORM_PROVIDERS:
-                continue
             self._models[provider["id"]] = [_genai_model(provider["id"], m) for m in provider["models"]]
+            self._platform_ids[provider["id"]] = aliases.platform_ids(GENAI_PRICES, provider["id"])
             fallbacks[provider["id"]] = list(provider.get("fallback_model_providers") or [])
+            for model in self._models[provider["id"]]:
+                if is_fine_tune(model.model_id):
+                    self.gaps.append(Gap(GENAI_PRICES, provider["id"], model.model_id, NOT_SEEDED, FINE_TUNE_REASON))
+                elif model.unpriced_reason:
+                    self.gaps.append(
+                        Gap(GENAI_PRICES, provider["id"], model.model_id, NOT_SEEDED, model.unpriced_reason)
+                    )
+                else:
+                    self.gaps += [
+                        Gap(GENAI_PRICES, provider["id"], model.model_id, COMPONENT_NOT_CHARGED, reason)
+                        for reason in model.uncharged
+                    ]
         self._search_order: dict[str, list[str]] = {}
         for genai_id in self._models:
-            for platform_id in GENAI_PLATFORM_PROVIDERS[genai_id]:
+            for platform_id in self._platform_ids[genai_id]:
                 order = self._search_order.setdefault(platform_id, [])
                 order.extend(p for p in [genai_id, *fallbacks.get(genai_id, [])] if p not in order)
 
     @classmethod
-    def load(cls, path: Path) -> GenaiPrices:
-        return cls(read_json(path))
+    def load(cls, path: Path, aliases: ProviderAliases) -> GenaiPrices:
+        return cls(read_json(path), aliases)
 
     @staticmethod
     def serves(platform_provider: str, model: GenaiModel) -> bool:
@@ -238,9 +323,15 @@ class GenaiPrices:
 
     def own_models(self, platform_provider: str) -> Iterator[GenaiModel]:
         """The models genai-prices lists for this provider itself (no fallbacks)."""
-        for genai_id, platform_ids in GENAI_PLATFORM_PROVIDERS.items():
+        for genai_id, platform_ids in self._platform_ids.items():
             if platform_provider in platform_ids:
-                yield from (m for m in self._models.get(genai_id, []) if self.serves(platform_provider, m))
+                yield from (m for m in self._models[genai_id] if self.serves(platform_provider, m))
+
+    def all_models(self) -> Iterator[tuple[str, tuple[str, ...], GenaiModel]]:
+        """(genai-prices provider id, platform ids, model) for every model entry of the map."""
+        for genai_id, models in self._models.items():
+            for model in models:
+                yield genai_id, self._platform_ids[genai_id], model
 
     def find(self, platform_provider: str, model_id: str) -> GenaiModel | None:
         """The model genai-prices would price this id with (first match wins), fine-tunes never."""
@@ -260,34 +351,17 @@ class GenaiPrices:
 # LiteLLM
 # --------------------------------------------------------------------------------------------------
 
-LITELLM_PLATFORM_PROVIDERS = {
-    "openai": "openai",
-    "text-completion-openai": "openai",
-    "anthropic": "anthropic",
-    "gemini": "google",
-    "bedrock": "bedrock",
-    "bedrock_converse": "bedrock",
-    "azure": "azure",
-    "azure_text": "azure",
-    "mistral": "mistral",
-    "groq": "groq",
-    "deepseek": "deepseek",
-    "xai": "xai",
-    "cohere": "cohere",
-    "cohere_chat": "cohere",
-}
-# Key prefixes LiteLLM routes by (``gemini/gemini-2.5-pro``); the model id is what follows.
-LITELLM_ROUTE_PREFIXES = frozenset(LITELLM_PLATFORM_PROVIDERS) | {"vertex_ai"}
 # Bedrock and Azure model ids never contain "/": a remaining path is a region, a commitment term or a
 # route (``bedrock/us-east-1/...``, ``azure/eu/...``), priced for that deployment only.
 LITELLM_FLAT_ID_PROVIDERS = frozenset({"bedrock", "azure"})
-CHAT_MODES = frozenset({"chat", "completion", "responses"})
+# Modes whose calls are priced per text token (an embedding's output is free).
+TOKEN_MODES = frozenset({"chat", "completion", "responses", "embedding", "moderation"})
 
 _LITELLM_FIELD = re.compile(
     r"^(?P<usage>input_cost_per_token|output_cost_per_token|output_cost_per_reasoning_token"
     r"|cache_read_input_token_cost|cache_creation_input_token_cost(?:_above_1hr)?)"
     r"(?:_above_(?P<thousands>\d+)k_tokens)?"
-    r"(?:_(?P<tier>batches|priority|flex))?$"
+    r"(?:_(?P<tier>[a-z]+))?$"
 )
 LITELLM_USAGE_FIELDS = {
     "input_cost_per_token": "input",
@@ -298,22 +372,28 @@ LITELLM_USAGE_FIELDS = {
     "output_cost_per_reasoning_token": "reasoning",
 }
 LITELLM_SERVICE_TIERS = {None: DEFAULT_TIER, "batches": "batch", "priority": "priority", "flex": "flex"}
-
-
-def litellm_platform_provider(litellm_provider: str) -> str | None:
-    if litellm_provider.startswith("vertex_ai"):
-        return "vertex_ai"
-    return LITELLM_PLATFORM_PROVIDERS.get(litellm_provider)
+LITELLM_REQUEST_FIELD = "input_cost_per_request"  # USD per request
+# Fields that say nothing the seed needs: synonyms of priced fields, and non-USD units.
+LITELLM_IGNORED_FIELDS = frozenset(
+    {"input_cost_per_token_cache_hit", "input_dbu_cost_per_token", "output_dbu_cost_per_token"}
+)
+# Perplexity's models search on every request, and LiteLLM prices that search by a context size the contract
+# does not carry; elsewhere the same field prices an optional web-search tool.
+PER_REQUEST_SEARCH_PROVIDERS = frozenset({"perplexity"})
+SEARCH_CONTEXT_FIELD = "search_context_cost_per_query"
 
 
 def litellm_rates(entry: Mapping[str, Any]) -> dict[TierKey, Rates]:
-    """Every (service tier, threshold) rate row a LiteLLM entry prices completely."""
+    """Every (service tier, threshold) rate row a LiteLLM entry prices completely; an embedding's missing
+    output price is 0."""
     base: dict[str, dict[str, Decimal]] = {}
     above: dict[str, dict[int, dict[str, Decimal]]] = {}
     for name, value in entry.items():
         parsed = _LITELLM_FIELD.match(name)
         if parsed is None or not isinstance(value, Decimal | int) or isinstance(value, bool):
             continue
+        if parsed["tier"] not in LITELLM_SERVICE_TIERS:
+            continue  # a service tier the seed has no rows for (listed by _litellm_components)
         tier = LITELLM_SERVICE_TIERS[parsed["tier"]]
         usage_type = LITELLM_USAGE_FIELDS[parsed["usage"]]
         rate = to_rate(value, 1)
@@ -322,10 +402,53 @@ def litellm_rates(entry: Mapping[str, Any]) -> dict[TierKey, Rates]:
         else:
             threshold = int(parsed["thousands"]) * 1000
             above.setdefault(tier, {}).setdefault(threshold, {})[usage_type] = rate
+    request = entry.get(LITELLM_REQUEST_FIELD)
+    if isinstance(request, Decimal | int) and not isinstance(request, bool):
+        base.setdefault(DEFAULT_TIER, {})[REQUEST] = to_rate(request, 1, 1000)
+    if entry.get("mode") == EMBEDDING:
+        for rates in base.values():
+            if "input" in rates:
+                rates.setdefault("output", Decimal(0))
     rows: dict[TierKey, Rates] = {}
     for tier in sorted(set(base) | set(above)):
         rows.update(expand_thresholds(tier, base.get(tier, {}), above.get(tier, {})))
     return complete_rows(rows)
+
+
+def _litellm_price_fields(entry: Mapping[str, Any]) -> list[str]:
+    return sorted(name for name, value in entry.items() if "cost" in name and value not in (None, 0, {}, []))
+
+
+def _litellm_components(provider: str, entry: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(reasons to keep the entry out, components left uncharged) among the price fields the seed has no
+    column for. As for genai-prices: an output priced apart (audio, images, citations) is charged on every
+    call, so it keeps the model out; an input or tool priced apart (image inputs, per-second media, web
+    search) is optional, so it is left uncharged."""
+    keep_out: list[str] = []
+    uncharged: list[str] = []
+    for name in _litellm_price_fields(entry):
+        parsed = _LITELLM_FIELD.match(name)
+        if parsed and parsed["tier"] not in LITELLM_SERVICE_TIERS:
+            uncharged.append(f"rates of service tier {parsed['tier']!r}: the seed has batch, priority and flex rows")
+        elif parsed or name in LITELLM_IGNORED_FIELDS or name == LITELLM_REQUEST_FIELD:
+            continue
+        elif name == SEARCH_CONTEXT_FIELD and provider in PER_REQUEST_SEARCH_PROVIDERS:
+            keep_out.append("a search fee on every request, by a search context size the contract does not carry")
+        elif name == SEARCH_CONTEXT_FIELD:
+            uncharged.append("web-search tool fees: the contract carries no search count")
+        elif name.startswith(("output_", "citation_")):
+            keep_out.append(f"prices {name}, which the contract does not carry")
+        else:
+            uncharged.append(f"{name}: the contract carries no quantity for it")
+    return sorted(set(keep_out)), sorted(set(uncharged))
+
+
+def _litellm_route_prefix(key: str, names: set[str]) -> str:
+    """The model id of a key: LiteLLM routes by ``<provider>/<model id>``; the model id itself may contain
+    "/" (``together_ai/meta-llama/Llama-3-70b``), so only a first segment that names the entry's own
+    provider is a route."""
+    route, _, rest = key.partition("/")
+    return rest if rest and route.replace("-", "_") in names else key
 
 
 @dataclass(frozen=True)
@@ -337,35 +460,47 @@ class LiteLLMEntry:
 
 
 class LiteLLMPrices:
-    """LiteLLM's chat/completion/responses entries of the platform's providers, by (provider, model id).
+    """LiteLLM's token-priced entries, by (platform provider, model id).
 
     When both ``provider/model`` and a bare ``model`` key name the same model, the prefixed key wins,
-    as in LiteLLM's own cost lookup.
+    as in LiteLLM's own cost lookup. Every entry it does not take is in ``gaps`` with the reason.
     """
 
-    def __init__(self, data: Mapping[str, Any]):
-        self.skipped: Counter[str] = Counter()
+    def __init__(self, data: Mapping[str, Any], aliases: ProviderAliases):
+        self.gaps: list[Gap] = []
         self._entries: dict[tuple[str, str], LiteLLMEntry] = {}
         self._modes: dict[str, set[str]] = {}
         prefixed: set[tuple[str, str]] = set()
         for key, entry in data.items():
             if not isinstance(entry, Mapping) or not isinstance(entry.get("litellm_provider"), str):
-                continue
-            route, _, rest = key.partition("/")
-            model_id = rest if rest and route in LITELLM_ROUTE_PREFIXES else key
-            self._modes.setdefault(model_id.lower(), set()).add(str(entry.get("mode")))
-            provider = litellm_platform_provider(entry["litellm_provider"])
-            if provider is None or entry.get("mode") not in CHAT_MODES:
+                continue  # the file's sample_spec, not a model
+            litellm_provider = entry["litellm_provider"]
+
+            def gap(reason: str, effect: str = NOT_SEEDED, litellm_provider=litellm_provider, key=key) -> None:
+                self.gaps.append(Gap(LITELLM, litellm_provider, key, effect, reason))
+
+            (provider, *others) = aliases.platform_ids(LITELLM, litellm_provider)
+            names = {name.replace("-", "_") for name in (litellm_provider, provider, *others)}
+            model_id = _litellm_route_prefix(key, names)
+            mode = entry.get("mode")
+            self._modes.setdefault(model_id.lower(), set()).add(str(mode))
+            if mode not in TOKEN_MODES:
+                fields = ", ".join(_litellm_price_fields(entry)) or "no price fields"
+                gap(f"mode {mode}: not priced per text token ({fields})")
                 continue
             if is_fine_tune(model_id):
-                self.skipped["litellm fine-tune keys"] += 1
+                gap(FINE_TUNE_REASON)
                 continue
             if provider in LITELLM_FLAT_ID_PROVIDERS and "/" in model_id:
-                self.skipped["litellm deployment-specific keys"] += 1
+                gap("priced for one deployment (a region, commitment term or route in the key)")
+                continue
+            keep_out, uncharged = _litellm_components(provider, entry)
+            if keep_out:
+                gap("; ".join(keep_out))
                 continue
             rates = litellm_rates(entry)
             if TierKey(DEFAULT_TIER, 0) not in rates:
-                self.skipped["litellm keys without input and output token prices"] += 1
+                gap("no input and output token prices")
                 continue
             slot = (provider, model_id.lower())
             is_prefixed = model_id != key
@@ -373,11 +508,14 @@ class LiteLLMPrices:
                 continue
             if is_prefixed:
                 prefixed.add(slot)
-            self._entries[slot] = LiteLLMEntry(provider, model_id, key, undated(LITELLM, key, rates))
+            for reason in uncharged:
+                gap(reason, COMPONENT_NOT_CHARGED)
+            price = MapPrice(LITELLM, key, (PriceVersion(EPOCH, None, rates),), mode)
+            self._entries[slot] = LiteLLMEntry(provider, model_id, key, price)
 
     @classmethod
-    def load(cls, path: Path) -> LiteLLMPrices:
-        return cls(read_json(path))
+    def load(cls, path: Path, aliases: ProviderAliases) -> LiteLLMPrices:
+        return cls(read_json(path), aliases)
 
     def entries(self) -> list[LiteLLMEntry]:
         return [self._entries[slot] for slot in sorted(self._entries)]
@@ -385,10 +523,15 @@ class LiteLLMPrices:
     def find(self, provider: str, model_id: str) -> LiteLLMEntry | None:
         return self._entries.get((provider, model_id.lower()))
 
-    def is_not_chat(self, model_id: str) -> bool:
-        """True when LiteLLM knows this id only as an embedding, image, audio, ... model."""
+    def is_not_token_priced(self, model_id: str) -> bool:
+        """True when LiteLLM knows this id only as an image, audio, rerank, ... model."""
         modes = self._modes.get(model_id.lower())
-        return bool(modes) and not modes & CHAT_MODES
+        return bool(modes) and not modes & TOKEN_MODES
+
+    def token_mode(self, model_id: str) -> str | None:
+        """The token-priced mode LiteLLM lists this id under (any provider), if exactly one."""
+        modes = self._modes.get(model_id.lower(), set()) & TOKEN_MODES
+        return next(iter(modes)) if len(modes) == 1 else None
 
     def providers(self) -> set[str]:
         return {provider for provider, _ in self._entries}
@@ -475,22 +618,47 @@ class LangfuseModel:
         return provider in self.providers and self.pattern.search(model_id) is not None
 
 
+def _langfuse_components(prices: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(reasons to keep the model out, components left uncharged) among usage keys with no seed column; the
+    rule of the other maps: a separately priced output is on every call, an input or tool is optional."""
+    known = {key for keys in LANGFUSE_USAGE_KEYS.values() for key in keys}
+    keep_out, uncharged = [], []
+    for key in sorted(set(prices) - known):
+        if key.startswith("output"):
+            keep_out.append(f"prices {key}, which the contract does not carry")
+        else:
+            uncharged.append(f"{key}: the contract carries no quantity for it")
+    return keep_out, uncharged
+
+
 class LangfusePrices:
     """Langfuse's default model prices; a model id matches the first entry whose regex matches it."""
 
     def __init__(self, data: list[Mapping[str, Any]]):
-        self.skipped: Counter[str] = Counter()
+        self.gaps: list[Gap] = []
         self.models: list[LangfuseModel] = []
         for entry in data:
+            name = entry["modelName"]
             rows: dict[TierKey, Rates] = {}
+            keep_out: list[str] = []
             for tier in entry["pricingTiers"]:
                 key = TierKey(DEFAULT_TIER, 0) if tier["isDefault"] else _langfuse_tier_key(tier["conditions"])
                 if key is None:
-                    self.skipped["langfuse pricing tiers with conditions the seed cannot express"] += 1
+                    reason = f"a pricing tier the seed cannot express: {json.dumps(tier['conditions'], sort_keys=True)}"
+                    self.gaps.append(Gap(LANGFUSE, "", name, COMPONENT_NOT_CHARGED, reason))
                     continue
+                out, uncharged = _langfuse_components(tier["prices"])
+                keep_out += out
+                self.gaps += [Gap(LANGFUSE, "", name, COMPONENT_NOT_CHARGED, reason) for reason in uncharged]
                 rows[key] = _langfuse_rates(tier["prices"])
             rows = complete_rows(rows)
-            price = undated(LANGFUSE, entry["modelName"], rows) if TierKey(DEFAULT_TIER, 0) in rows else None
+            price = None
+            if keep_out:
+                self.gaps.append(Gap(LANGFUSE, "", name, NOT_SEEDED, "; ".join(sorted(set(keep_out)))))
+            elif TierKey(DEFAULT_TIER, 0) not in rows:
+                self.gaps.append(Gap(LANGFUSE, "", name, NOT_SEEDED, "no input and output token prices"))
+            else:
+                price = undated(LANGFUSE, name, rows)
             pattern = re.compile(entry["matchPattern"], re.IGNORECASE)
             self.models.append(
                 LangfuseModel(entry["modelName"], pattern, langfuse_providers(entry["modelName"]), price)
@@ -499,6 +667,9 @@ class LangfusePrices:
     @classmethod
     def load(cls, path: Path) -> LangfusePrices:
         return cls(read_json(path))
+
+    def find_by_name(self, model_name: str) -> LangfuseModel | None:
+        return next((m for m in self.models if m.model_name == model_name), None)
 
     def find(self, provider: str, model_id: str) -> LangfuseModel | None:
         if is_fine_tune(model_id):
@@ -525,9 +696,9 @@ class PriceMaps:
     langfuse: LangfusePrices
 
     @classmethod
-    def load(cls, reference_dir: Path) -> PriceMaps:
+    def load(cls, reference_dir: Path, aliases: ProviderAliases) -> PriceMaps:
         return cls(
-            GenaiPrices.load(reference_dir / GENAI_PRICES_FILE),
-            LiteLLMPrices.load(reference_dir / LITELLM_FILE),
+            GenaiPrices.load(reference_dir / GENAI_PRICES_FILE, aliases),
+            LiteLLMPrices.load(reference_dir / LITELLM_FILE, aliases),
             LangfusePrices.load(reference_dir / LANGFUSE_FILE),
         )

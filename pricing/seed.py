@@ -1,10 +1,13 @@
 """Which models get a price, and from which map each of their rate rows follows.
 
-Models seeded: every id a map names for one of the platform's providers (genai-prices model ids and
-``equals`` ids that resolve in genai-prices, LiteLLM chat/completion/responses keys without their
-``provider/`` prefix, Langfuse model names no other map already prices), plus the genai-prices models
-that a ``starts_with`` rule points at. Each id's prices come from looking the id up in every map with
-that map's own matching rules, then choosing per service tier:
+Models seeded: every id a map names for any provider (genai-prices model ids and ``equals`` ids that resolve
+in genai-prices, LiteLLM token-priced keys (chat, completion, responses, embedding, moderation) without their
+``provider/`` prefix, Langfuse model names no other map already prices), plus the genai-prices models that a
+``starts_with`` rule points at. Each seeded model carries a mode (chat, embedding, ...): LiteLLM's for the
+id where it has one, else embedding for a genai-prices model without an output price, else chat.
+
+Each id's prices come from looking the id up in every map with that map's own matching rules, then
+choosing per service tier:
 
 1. genai-prices, where it has the model: date-effective, per million tokens, with long-context tiers;
    except where it reaches the id only through a pattern (``starts_with``, ``contains``, ...) and LiteLLM
@@ -23,11 +26,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
+from pricing.coverage import NOT_SEEDED, Gap
 from pricing.maps import (
     BEDROCK_REGION_PREFIXES,
+    FINE_TUNE_REASON,
     GENAI_PRICES,
     LANGFUSE,
     LITELLM,
@@ -37,7 +42,7 @@ from pricing.maps import (
     clause_leaves,
     is_fine_tune,
 )
-from pricing.rates import DEFAULT_TIER, SERVICE_TIERS, MapPrice, Rates, TierKey
+from pricing.rates import CHAT, DEFAULT_TIER, SERVICE_TIERS, MapPrice, Rates, TierKey, window_seconds
 
 PRECEDENCE = (GENAI_PRICES, LITELLM, LANGFUSE)
 
@@ -48,17 +53,26 @@ class PriceRow:
 
     provider: str
     model: str
+    mode: str
     service_tier: str
     input_tokens_above: int
     valid_from: date
     valid_to: date | None
+    utc_time_from: time | None
+    utc_time_to: time | None
     rates: Rates
     source: str
     source_key: str
 
     @property
     def price_id(self) -> str:
-        return f"{self.provider}:{self.model}:{self.service_tier}:{self.input_tokens_above}:{self.valid_from}"
+        price_id = f"{self.provider}:{self.model}:{self.service_tier}:{self.input_tokens_above}:{self.valid_from}"
+        # a time-of-day row names the start of its window (rows of whole days keep the plain id)
+        return price_id if self.utc_time_from is None else f"{price_id}@{self.utc_time_from.isoformat()}"
+
+    @property
+    def seconds_of_day(self) -> int:
+        return window_seconds(self.utc_time_from, self.utc_time_to)
 
     @property
     def sort_key(self) -> tuple:
@@ -69,6 +83,7 @@ class PriceRow:
             self.service_tier,
             self.input_tokens_above,
             self.valid_from,
+            self.utc_time_from or time(0),
         )
 
 
@@ -96,6 +111,7 @@ class SeededModel:
     model: str
     lookup: Lookup
     rows: tuple[PriceRow, ...]
+    mode: str
     # where the id itself was found ("litellm:gpt-4o-2024-08-06"); None = only a prefix rule leads here
     exact_rule_source: str | None
 
@@ -113,6 +129,7 @@ class Seed:
     models: dict[tuple[str, str], SeededModel] = field(default_factory=dict)
     prefix_rules: list[PrefixRule] = field(default_factory=list)
     notes: Counter[str] = field(default_factory=Counter)
+    gaps: list[Gap] = field(default_factory=list)
 
     def get(self, provider: str, model: str) -> SeededModel | None:
         return self.models.get((provider, model.lower()))
@@ -162,17 +179,20 @@ def _has_rows(price: MapPrice, service_tier: str, thresholds: bool) -> bool:
     )
 
 
-def _version_rows(provider: str, model: str, price: MapPrice, service_tier: str, min_threshold: int):
+def _version_rows(provider: str, model: str, mode: str, price: MapPrice, service_tier: str, min_threshold: int):
     for version in price.versions:
         for key, rates in version.rates.items():
             if key.service_tier == service_tier and key.input_tokens_above >= min_threshold:
                 yield PriceRow(
                     provider,
                     model,
+                    mode,
                     service_tier,
                     key.input_tokens_above,
                     version.valid_from,
                     version.valid_to,
+                    version.utc_time_from,
+                    version.utc_time_to,
                     rates,
                     price.source,
                     price.source_key,
@@ -180,23 +200,34 @@ def _version_rows(provider: str, model: str, price: MapPrice, service_tier: str,
 
 
 def _merge_adjacent(rows: Iterable[PriceRow]) -> list[PriceRow]:
-    """Joins consecutive windows of one rate row that carry identical rates from the same entry."""
+    """Joins consecutive day windows of one rate row (and time of day) that carry identical rates from the
+    same entry."""
+
+    def slot(row: PriceRow) -> tuple:
+        return row.service_tier, row.input_tokens_above, row.utc_time_from, row.utc_time_to
+
     merged: list[PriceRow] = []
-    for row in sorted(rows, key=lambda r: r.sort_key):
+    for row in sorted(rows, key=lambda r: (*slot(r)[:2], r.utc_time_from or time(0), r.valid_from)):
         previous = merged[-1] if merged else None
         if (
             previous is not None
-            and (previous.service_tier, previous.input_tokens_above) == (row.service_tier, row.input_tokens_above)
+            and slot(previous) == slot(row)
             and previous.valid_to == row.valid_from
             and (previous.source_key, dict(previous.rates)) == (row.source_key, dict(row.rates))
         ):
             merged[-1] = replace(previous, valid_to=row.valid_to)
         else:
             merged.append(row)
-    return merged
+    return sorted(merged, key=lambda r: r.sort_key)
 
 
-def price_rows(provider: str, model: str, found: Mapping[str, MapPrice]) -> tuple[PriceRow, ...]:
+def model_mode(maps: PriceMaps, model: str, found: Mapping[str, MapPrice]) -> str:
+    """What the model is for: LiteLLM's mode for it, else what the other maps' entries say, else chat."""
+    modes = [found[source].mode for source in (LITELLM, *PRECEDENCE) if source in found]
+    return next((mode for mode in [*modes, maps.litellm.token_mode(model)] if mode), CHAT)
+
+
+def price_rows(provider: str, model: str, mode: str, found: Mapping[str, MapPrice]) -> tuple[PriceRow, ...]:
     """The seed's rows for one model, following the documented precedence per service tier."""
     rows: list[PriceRow] = []
     for service_tier in SERVICE_TIERS:
@@ -204,11 +235,11 @@ def price_rows(provider: str, model: str, found: Mapping[str, MapPrice]) -> tupl
         if not sources:
             continue
         base = sources[0]
-        rows.extend(_version_rows(provider, model, base, service_tier, 0))
+        rows.extend(_version_rows(provider, model, mode, base, service_tier, 0))
         if len(base.versions) == 1 and not _has_rows(base, service_tier, True):
             tiered = next((s for s in sources[1:] if _has_rows(s, service_tier, True)), None)
             if tiered is not None:
-                rows.extend(_version_rows(provider, model, tiered, service_tier, 1))
+                rows.extend(_version_rows(provider, model, mode, tiered, service_tier, 1))
     return tuple(_merge_adjacent(rows))
 
 
@@ -224,7 +255,7 @@ def _candidate_ids(maps: PriceMaps) -> Iterator[tuple[str, str, str]]:
         for genai_model in maps.genai.own_models(provider):
             ids = [genai_model.model_id] + [v for kind, v in clause_leaves(genai_model.match) if kind == "equals"]
             for model_id in ids:
-                if maps.genai.find(provider, model_id) is not None and not maps.litellm.is_not_chat(model_id):
+                if maps.genai.find(provider, model_id) is not None and not maps.litellm.is_not_token_priced(model_id):
                     yield provider, model_id, f"{GENAI_PRICES}:{genai_model.source_key}"
     for entry in maps.litellm.entries():
         yield entry.provider, entry.model_id, f"{LITELLM}:{entry.key}"
@@ -251,16 +282,21 @@ def genai_prefixes(provider: str, genai_model: GenaiModel, notes: Counter[str]) 
 
 
 def build_seed(maps: PriceMaps) -> Seed:
-    seed = Seed()
-    seed.notes.update(maps.litellm.skipped)
-    seed.notes.update(maps.langfuse.skipped)
+    seed = Seed(gaps=[*maps.genai.gaps, *maps.litellm.gaps, *maps.langfuse.gaps])
 
     def add(provider: str, model: str, found: Lookup, exact_rule_source: str | None) -> None:
-        rows = price_rows(provider, model, found.for_seed)
+        mode = model_mode(maps, model, found.for_seed)
+        rows = price_rows(provider, model, mode, found.for_seed)
         if rows:
-            seed.models[(provider, model.lower())] = SeededModel(provider, model, found, rows, exact_rule_source)
+            seed.models[(provider, model.lower())] = SeededModel(provider, model, found, rows, mode, exact_rule_source)
         else:
             seed.notes["ids without a usable token price in any map"] += 1
+
+    # genai-prices entries LiteLLM knows only as image, audio, ... models (their text token prices mislead)
+    for genai_id, _, genai_model in maps.genai.all_models():
+        if genai_model.price is not None and maps.litellm.is_not_token_priced(genai_model.model_id):
+            reason = "LiteLLM lists this id only in modes not priced per text token (audio, image, realtime, ...)"
+            seed.gaps.append(Gap(GENAI_PRICES, genai_id, genai_model.model_id, NOT_SEEDED, reason))
 
     for provider, model, id_source in _candidate_ids(maps):
         if (provider, model.lower()) not in seed.models:
@@ -269,14 +305,21 @@ def build_seed(maps: PriceMaps) -> Seed:
     # Langfuse-only models: entries whose pattern matches no id seeded so far for the provider.
     for langfuse_model in maps.langfuse.models:
         name = langfuse_model.model_name
+
+        def gap(reason: str, name=name) -> None:
+            seed.gaps.append(Gap(LANGFUSE, "", name, NOT_SEEDED, reason))
+
         if is_fine_tune(name):
-            seed.notes["langfuse fine-tune models"] += 1
+            gap(FINE_TUNE_REASON)
             continue
-        if langfuse_model.price is None or maps.litellm.is_not_chat(name):
+        if langfuse_model.price is None:
+            continue  # its gap is already listed
+        if maps.litellm.is_not_token_priced(name):
+            gap("LiteLLM lists this id only in modes not priced per text token (audio, image, realtime, ...)")
             continue
         if not langfuse_model.pattern.search(name):
             # a display name its own pattern does not match ("claude-3.5-sonnet-20241022") is no API id
-            seed.notes["langfuse model names that are not model ids"] += 1
+            gap("its name is not a model id (its own pattern does not match it); ids it matches are priced")
             continue
         for provider in _langfuse_seed_providers(langfuse_model):
             if not any(
@@ -288,14 +331,11 @@ def build_seed(maps: PriceMaps) -> Seed:
     for provider in sorted(maps.genai.providers()):
         for genai_model in maps.genai.own_models(provider):
             if is_fine_tune(genai_model.model_id):
-                seed.notes["genai-prices fine-tune models"] += 1
                 continue
-            if genai_model.unpriced_reason:
-                seed.notes[f"genai-prices models with {genai_model.unpriced_reason}"] += 1
             prefixes = genai_prefixes(provider, genai_model, seed.notes)
             if not prefixes:
                 continue
-            if genai_model.price is None or maps.litellm.is_not_chat(genai_model.model_id):
+            if genai_model.price is None or maps.litellm.is_not_token_priced(genai_model.model_id):
                 seed.notes["genai-prices prefix rules of models without datable token prices"] += len(prefixes)
                 continue
             if seed.get(provider, genai_model.model_id) is None:
@@ -314,5 +354,10 @@ def build_seed(maps: PriceMaps) -> Seed:
 
 
 def current_rates(model: SeededModel) -> dict[TierKey, PriceRow]:
-    """The seed's open-ended rows of a model, by (service tier, threshold)."""
-    return {TierKey(row.service_tier, row.input_tokens_above): row for row in model.rows if row.valid_to is None}
+    """The seed's open-ended rows of a model, by (service tier, threshold); of time-of-day rows, the one with
+    the longest window (the standard rate)."""
+    current: dict[TierKey, PriceRow] = {}
+    for row in sorted(model.rows, key=lambda r: -r.seconds_of_day):
+        if row.valid_to is None:
+            current.setdefault(TierKey(row.service_tier, row.input_tokens_above), row)
+    return current

@@ -22,6 +22,7 @@ from pricing.build import (  # noqa: E402
     DISAGREEMENTS_FILE,
     MATCH_RULES_FILE,
     PROVIDER_PRICES_FILE,
+    UNPRICED_FILE,
     BuildSummary,
     build,
 )
@@ -54,6 +55,18 @@ class BuiltSeeds:
     @property
     def disagreements(self) -> list[dict[str, str]]:
         return _read_csv(self.out_dir / DISAGREEMENTS_FILE)
+
+    @property
+    def gap_rows(self) -> list[dict[str, str]]:
+        return _read_csv(self.out_dir / UNPRICED_FILE)
+
+    @property
+    def gaps(self) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        """unpriced_map_entries.csv: (price map, entry) -> [(effect, reason), ...]."""
+        gaps: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for row in _read_csv(self.out_dir / UNPRICED_FILE):
+            gaps.setdefault((row["price_map"], row["map_entry"]), []).append((row["effect"], row["reason"]))
+        return gaps
 
 
 @pytest.fixture(scope="session")

@@ -80,7 +80,8 @@ def test_genai_prices_tiers_become_whole_request_rows(build_crafted):
         assert cells(rows[f"{provider}:gemini-x:default:200000:1970-01-01"]) == ("5", "0.2", "", "", "12", "")
 
 
-def test_time_of_day_prices_fall_back_to_litellm(build_crafted):
+def test_time_of_day_prices_become_windows_of_the_utc_day(build_crafted):
+    # genai-prices' DeepSeek: the first entry applies unless a later one is active, here 00:30 to 16:30 UTC
     prices = [
         {"prices": {"input_mtok": 0.1, "output_mtok": 0.2}},
         {
@@ -91,15 +92,138 @@ def test_time_of_day_prices_fall_back_to_litellm(build_crafted):
     genai = [genai_provider("deepseek", genai_model("deepseek-x", {"equals": "deepseek-x"}, prices))]
     litellm = {"deepseek/deepseek-x": litellm_chat("deepseek", input_cost_per_token=3e-07, output_cost_per_token=4e-07)}
     built = build_crafted(genai=genai, litellm=litellm)
-    (row,) = built.prices.values()
-    assert (row["source"], row["source_key"], cells(row)) == (
-        "litellm",
-        "deepseek/deepseek-x",
-        ("0.3", "", "", "", "0.4", ""),
-    )
-    assert built.summary.skipped["genai-prices models with time-of-day prices"] == 1
-    # not comparable, so not reported as missing from genai-prices either
-    assert built.disagreements == []
+    windows = {
+        pid: (row["valid_to"], row["utc_time_from"], row["utc_time_to"], cells(row)[0], cells(row)[4], row["source"])
+        for pid, row in built.prices.items()
+    }
+    assert windows == {
+        "deepseek:deepseek-x:default:0:1970-01-01@00:00:00": ("", "00:00:00", "00:30:00", "0.1", "0.2", "genai-prices"),
+        "deepseek:deepseek-x:default:0:1970-01-01@00:30:00": ("", "00:30:00", "16:30:00", "1", "2", "genai-prices"),
+        "deepseek:deepseek-x:default:0:1970-01-01@16:30:00": ("", "16:30:00", "", "0.1", "0.2", "genai-prices"),
+    }
+    # compared at its standard (longest) window: LiteLLM's 0.3 / 0.4 differ from 1 / 2
+    assert {(row["usage_type"], row["disagreement"]) for row in built.disagreements} == {
+        ("input", "price_differs"),
+        ("output", "price_differs"),
+    }
+
+
+def test_time_of_day_and_dated_prices_combine(build_crafted):
+    # from 2026-01-01 the off-peak price changes; the peak price never does, so its window stays one row
+    prices = [
+        {"prices": {"input_mtok": 0.1, "output_mtok": 0.2}},
+        {"constraint": {"start_date": "2026-01-01"}, "prices": {"input_mtok": 0.3, "output_mtok": 0.4}},
+        {
+            "constraint": {"start_time": "08:00:00Z", "end_time": "20:00:00Z"},
+            "prices": {"input_mtok": 1, "output_mtok": 2},
+        },
+    ]
+    genai = [genai_provider("deepseek", genai_model("deepseek-x", {"equals": "deepseek-x"}, prices))]
+    rows = build_crafted(genai=genai).prices
+    assert {
+        pid: (row["valid_from"], row["valid_to"], row["utc_time_from"], row["utc_time_to"], cells(row)[0])
+        for pid, row in rows.items()
+    } == {
+        "deepseek:deepseek-x:default:0:1970-01-01@00:00:00": (
+            "1970-01-01",
+            "2026-01-01",
+            "00:00:00",
+            "08:00:00",
+            "0.1",
+        ),
+        "deepseek:deepseek-x:default:0:1970-01-01@08:00:00": ("1970-01-01", "", "08:00:00", "20:00:00", "1"),
+        "deepseek:deepseek-x:default:0:1970-01-01@20:00:00": ("1970-01-01", "2026-01-01", "20:00:00", "", "0.1"),
+        "deepseek:deepseek-x:default:0:2026-01-01@00:00:00": ("2026-01-01", "", "00:00:00", "08:00:00", "0.3"),
+        "deepseek:deepseek-x:default:0:2026-01-01@20:00:00": ("2026-01-01", "", "20:00:00", "", "0.3"),
+    }
+
+
+def test_request_fees_reasoning_rates_embeddings_and_free_models(build_crafted):
+    genai = [
+        genai_provider(
+            "perplexity",
+            genai_model("sonar-x", {"equals": "sonar-x"}, {"input_mtok": 1, "output_mtok": 1, "requests_kcount": 12}),
+            genai_model(
+                "sonar-r", {"equals": "sonar-r"}, {"input_mtok": 2, "output_mtok": 8, "output_reasoning_mtok": 3}
+            ),
+        ),
+        genai_provider("voyageai", genai_model("voyage-x", {"equals": "voyage-x"}, {"input_mtok": 0.06})),
+        genai_provider("openrouter", genai_model("llama-x:free", {"equals": "llama-x:free"}, {})),
+    ]
+    litellm = {
+        # LiteLLM's fee per request is USD per request: 0.005 is 5 per thousand
+        "perplexity/pplx-online": litellm_chat(
+            "perplexity", input_cost_per_token=0, output_cost_per_token=2.8e-06, input_cost_per_request=0.005
+        ),
+        # an embedding without an output price: output is free
+        "mistral/mistral-embed-x": {"litellm_provider": "mistral", "mode": "embedding", "input_cost_per_token": 1e-07},
+    }
+    rows = build_crafted(genai=genai, litellm=litellm).prices
+
+    def seen(pid: str) -> tuple:
+        row = rows[pid]
+        return row["mode"], *cells(row), row["request_usd_per_thousand"]
+
+    assert seen("perplexity:sonar-x:default:0:1970-01-01") == ("chat", "1", "", "", "", "1", "", "12")
+    assert seen("perplexity:sonar-r:default:0:1970-01-01") == ("chat", "2", "", "", "", "8", "3", "")
+    assert seen("perplexity:pplx-online:default:0:1970-01-01") == ("chat", "0", "", "", "", "2.8", "", "5")
+    # genai-prices' own names map onto the platform's (voyageai -> voyage); no output price = an embedding
+    assert seen("voyage:voyage-x:default:0:1970-01-01") == ("embedding", "0.06", "", "", "", "0", "", "")
+    assert seen("mistral:mistral-embed-x:default:0:1970-01-01") == ("embedding", "0.1", "", "", "", "0", "", "")
+    # genai-prices prices a free model with no prices at all: 0 in and out
+    assert seen("openrouter:llama-x:free:default:0:1970-01-01") == ("chat", "0", "", "", "", "0", "", "")
+
+
+def test_components_the_contract_cannot_carry_keep_a_model_out_or_go_uncharged(build_crafted):
+    genai = [
+        genai_provider(
+            "openai",
+            # audio output on every call: out, so its calls stay pending rather than under-priced
+            genai_model(
+                "gpt-audio-x", {"equals": "gpt-audio-x"}, {"input_mtok": 2, "output_mtok": 8, "output_audio_mtok": 80}
+            ),
+            # audio input is optional: the text rates stay, the audio rate is listed as not charged
+            genai_model("gpt-x", {"equals": "gpt-x"}, {"input_mtok": 1, "output_mtok": 2, "input_audio_mtok": 3}),
+        ),
+    ]
+    litellm = {
+        # Perplexity searches on every request, priced by a context size the contract does not carry
+        "perplexity/sonar-y": litellm_chat(
+            "perplexity", input_cost_per_token=1e-06, output_cost_per_token=1e-06,
+            search_context_cost_per_query={"search_context_size_low": 0.005},
+        ),
+        # elsewhere the same field is an optional web-search tool
+        "claude-y": litellm_chat(
+            "anthropic", input_cost_per_token=3e-06, output_cost_per_token=1.5e-05,
+            search_context_cost_per_query={"search_context_size_low": 0.01},
+        ),
+        "dall-e-x": {"litellm_provider": "openai", "mode": "image_generation", "output_cost_per_image": 0.04},
+    }  # fmt: skip
+    built = build_crafted(genai=genai, litellm=litellm)
+    assert {(row["provider"], row["model"]) for row in built.prices.values()} == {
+        ("openai", "gpt-x"),
+        ("anthropic", "claude-y"),
+    }
+    assert built.gaps == {
+        ("genai-prices", "gpt-audio-x"): [
+            ("not_seeded", "prices audio output tokens, which the contract does not carry")
+        ],
+        ("genai-prices", "gpt-x"): [
+            (
+                "component_not_charged",
+                "audio input tokens: the contract counts them in input_tokens, at the text rate",
+            )
+        ],
+        ("litellm", "perplexity/sonar-y"): [
+            ("not_seeded", "a search fee on every request, by a search context size the contract does not carry")
+        ],
+        ("litellm", "claude-y"): [
+            ("component_not_charged", "web-search tool fees: the contract carries no search count")
+        ],
+        ("litellm", "dall-e-x"): [
+            ("not_seeded", "mode image_generation: not priced per text token (output_cost_per_image)")
+        ],
+    }
 
 
 def test_litellm_field_names_give_service_tiers_thresholds_and_cache_kinds(build_crafted):
@@ -153,7 +277,8 @@ def test_litellm_keys_map_to_platform_providers_and_model_ids(build_crafted):
         },
         "together_ai/llama-x": litellm_chat("together_ai", input_cost_per_token=1e-06, output_cost_per_token=2e-06),
     }
-    rows = build_crafted(litellm=litellm).prices
+    built = build_crafted(litellm=litellm)
+    rows = built.prices
     assert {(row["provider"], row["model"], row["source_key"]) for row in rows.values()} == {
         ("google", "gemini-x", "gemini/gemini-x"),
         ("vertex_ai", "gemini-x", "gemini-x"),
@@ -161,8 +286,16 @@ def test_litellm_keys_map_to_platform_providers_and_model_ids(build_crafted):
         ("cohere", "command-x", "command-x"),
         ("xai", "grok-x", "xai/grok-x"),
         ("deepseek", "deepseek-x", "deepseek/deepseek-x"),
+        ("openai", "text-embedding-x", "text-embedding-x"),
+        ("together_ai", "llama-x", "together_ai/llama-x"),
     }
     assert cells(rows["deepseek:deepseek-x:default:0:1970-01-01"]) == ("2", "", "", "", "3", "")
+    assert built.gaps == {
+        ("litellm", "bedrock/eu-west-3/cohere.command-x"): [
+            ("not_seeded", "priced for one deployment (a region, commitment term or route in the key)")
+        ],
+        ("litellm", "ft:gpt-x"): [("not_seeded", "a fine-tune: its price is the customer's own (price_overrides.csv)")],
+    }
 
 
 def test_zero_only_where_a_map_says_zero(build_crafted):
@@ -217,7 +350,10 @@ def test_langfuse_tiers_and_langfuse_only_models(build_crafted):
         "openai:gpt-legacy:priority:0:1970-01-01": ("4", "16"),
     }
     assert {row["source"] for row in rows.values()} == {"langfuse"}
-    assert built.summary.skipped["langfuse pricing tiers with conditions the seed cannot express"] == 1
+    speed = '[{"key": "speed", "operator": "in", "source": "model_parameters", "values": ["fast"]}]'
+    assert built.gaps == {
+        ("langfuse", "gpt-legacy"): [("component_not_charged", f"a pricing tier the seed cannot express: {speed}")]
+    }
     assert built.rules == [
         {
             "provider": "openai",

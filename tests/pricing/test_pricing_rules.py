@@ -95,7 +95,9 @@ def test_genai_prefix_rules_point_at_their_model_and_fine_tune_clauses_are_left_
     ]
     assert resolve(rules, "openai", "ft:gpt-x-2024-07-18:acme:support:a1b2c3") is None
     assert built.summary.skipped["genai-prices fine-tune clauses"] == 1
-    assert built.summary.skipped["genai-prices fine-tune models"] == 1
+    assert built.gaps[("genai-prices", "ft:gpt-x")] == [
+        ("not_seeded", "a fine-tune: its price is the customer's own (price_overrides.csv)")
+    ]
     assert built.summary.skipped["genai-prices regex clauses not expressible as exact/prefix rules"] == 1
 
 
