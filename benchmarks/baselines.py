@@ -2,7 +2,8 @@
 
 * ``floor``: what the engine itself can do at best — DuckDB ``read_json`` of the LLM span files into a table,
   then one SQL statement pricing every call against the same seeds the pipeline uses (match rules, overrides,
-  service tiers, long-context tiers, dated versions, fallback rates, provider-reported cost winning).
+  service tiers, long-context tiers, dated versions, time-of-day windows, fallback rates, the fee per request,
+  provider-reported cost winning).
 * ``pandas``: what a user would write instead — an idiomatic pandas script over the same files and seeds.
 
 Both run on clean benchmark data (no deliberate dirt: no duplicates, corrections or invalid records), where
@@ -21,15 +22,6 @@ import duckdb
 import pandas as pd
 
 from ingestion.warehouse import configure_duckdb
-
-PRICE_COLUMNS = (
-    "input_usd_per_mtok",
-    "cache_read_usd_per_mtok",
-    "cache_write_5m_usd_per_mtok",
-    "cache_write_1h_usd_per_mtok",
-    "output_usd_per_mtok",
-    "reasoning_usd_per_mtok",
-)
 
 SPAN_COLUMNS = {
     "span_id": "VARCHAR",
@@ -80,8 +72,8 @@ def floor(landing: Path, seeds: Path) -> tuple[dict[tuple[str, str], float], dic
 
 # One statement: resolve each reported model (exact rule, else the longest prefix; overrides match exactly and
 # win), take the service tier's rows (else default), the highest long-context tier strictly below the call's
-# input tokens, the version valid at started_at, fall back for empty rates, and let reported cost win (also for
-# calls no price matches).
+# input tokens, the version valid at started_at (its day, and its time of day for time-of-day rows), fall back
+# for empty rates, add the fee per request, and let reported cost win (also for calls no price matches).
 FLOOR_SQL = """
 with calls as (
     select span_id, organization_id, started_at at time zone 'UTC' as started_at,
@@ -128,6 +120,9 @@ priced as (
      and c.input_tokens > cast(p.input_tokens_above as bigint)
      and c.started_at >= cast(p.valid_from as timestamp)
      and (p.valid_to is null or c.started_at < cast(p.valid_to as timestamp))
+     and (p.utc_time_from is null
+          or (cast(c.started_at as time) >= cast(p.utc_time_from as time)
+              and (p.utc_time_to is null or cast(c.started_at as time) < cast(p.utc_time_to as time))))
 )
 select organization_id, cast(started_at as date) as day,
        sum(coalesce(reported,
@@ -140,7 +135,8 @@ select organization_id, cast(started_at as date) as day,
                                         cast(input_usd_per_mtok as double))
             + (output_tokens - reasoning) * cast(output_usd_per_mtok as double)
             + reasoning * coalesce(cast(reasoning_usd_per_mtok as double), cast(output_usd_per_mtok as double))
-           ) / 1e6)) as cost_usd
+           ) / 1e6
+           + coalesce(cast(request_usd_per_thousand as double), 0) / 1e3)) as cost_usd
 from priced
 -- a call without a price counts only with the provider's reported cost (else it is pending, as in the marts)
 where pick = 1 and (reported is not null or input_usd_per_mtok is not null)
@@ -180,8 +176,9 @@ def pandas_costs(landing: Path, seeds: Path) -> tuple[dict[tuple[str, str], floa
     calls["call"] = range(len(calls))
 
     rules = pd.read_csv(seeds / "model_match_rules.csv", dtype=str)
-    prices = pd.read_csv(seeds / "provider_prices.csv", dtype={"valid_to": str})
-    overrides = pd.read_csv(seeds / "price_overrides.csv", dtype={"valid_to": str})
+    text_columns = {"valid_to": str, "utc_time_from": str, "utc_time_to": str}
+    prices = pd.read_csv(seeds / "provider_prices.csv", dtype=text_columns)
+    overrides = pd.read_csv(seeds / "price_overrides.csv", dtype=text_columns)
     models = calls[["provider", "model"]].drop_duplicates()
     candidates = models.merge(rules, on="provider")
     candidates = candidates[
@@ -200,11 +197,17 @@ def pandas_costs(landing: Path, seeds: Path) -> tuple[dict[tuple[str, str], floa
     by_rule = calls.merge(prices, on=["provider", "priced_model"])
     joined = pd.concat([by_override, by_rule], ignore_index=True)
     valid_to = pd.to_datetime(joined.valid_to).fillna(pd.Timestamp.max)
+    # time-of-day rows: "HH:MM:SS" strings compare in time order, like the call's own time of day
+    time_of_day = joined.started_at.dt.strftime("%H:%M:%S.%f")
+    in_time_window = joined.utc_time_from.isna() | (
+        (time_of_day >= joined.utc_time_from) & (joined.utc_time_to.isna() | (time_of_day < joined.utc_time_to))
+    )
     joined = joined[
         (joined.service_tier.isin(["default"]) | (joined.service_tier == joined.tier))
         & (joined.input_tokens > joined.input_tokens_above)
         & (joined.started_at >= pd.to_datetime(joined.valid_from))
         & (joined.started_at < valid_to)
+        & in_time_window
     ]
     joined = joined.assign(tier_match=joined.service_tier == joined.tier)
     best = joined.sort_values(["is_override", "tier_match", "input_tokens_above"], ascending=False).drop_duplicates(
@@ -222,7 +225,7 @@ def pandas_costs(landing: Path, seeds: Path) -> tuple[dict[tuple[str, str], floa
         + best.cache_write_1h * best.cache_write_1h_usd_per_mtok.fillna(rate_5m)
         + (best.output_tokens - best.reasoning) * best.output_usd_per_mtok
         + best.reasoning * best.reasoning_usd_per_mtok.fillna(best.output_usd_per_mtok)
-    ) / 1e6
+    ) / 1e6 + best.request_usd_per_thousand.fillna(0) / 1e3
     best = best.assign(cost=best.reported.fillna(computed), day=best.started_at.dt.date.astype(str))
     totals = best.groupby(["organization_id", "day"])["cost"].sum()
     done = time.perf_counter()

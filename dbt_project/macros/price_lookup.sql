@@ -4,37 +4,51 @@
     to find the models whose prices changed since it priced their calls. -#}
 
 {% macro priced_models(reported_models) -%}
-    {#- (provider, model, priced_model) for each (provider, model) of `reported_models`: the exact match
-        rule of the lower-cased id, else the longest matching prefix rule; priced_model NULL when no rule
-        matches. A prefix is compared with substring, not LIKE, so `_` and `%` in ids are plain text. -#}
+    {#- (provider, model, price_provider, priced_model) for each (provider, model) of `reported_models`:
+        price_provider is the reported provider, or the provider it is an alias of (stg_pricing__provider_aliases);
+        priced_model comes from its exact match rule of the lower-cased id, else the longest matching prefix
+        rule, NULL when no rule matches. A prefix is compared with substring, not LIKE, so `_` and `%` in ids
+        are plain text. -#}
     select
         provider,
         model,
+        price_provider,
         priced_model
 
     from (
         select
-            reported_models.provider,
-            reported_models.model,
+            reported.provider,
+            reported.model,
+            reported.price_provider,
             coalesce(exact_rules.priced_model, prefix_rules.priced_model) as priced_model,
             row_number() over (
-                partition by reported_models.provider, reported_models.model
+                partition by reported.provider, reported.model
                 order by length(prefix_rules.pattern) desc
             ) as prefix_rank
 
-        from {{ reported_models }} as reported_models
+        from (
+            select
+                reported_models.provider,
+                reported_models.model,
+                coalesce(aliases.provider, reported_models.provider) as price_provider
+
+            from {{ reported_models }} as reported_models
+
+            left join {{ ref('stg_pricing__provider_aliases') }} as aliases
+                on reported_models.provider = aliases.reported_provider
+        ) as reported
 
         left join {{ ref('stg_pricing__model_match_rules') }} as exact_rules
             on
-                reported_models.provider = exact_rules.provider
+                reported.price_provider = exact_rules.provider
                 and exact_rules.match_type = 'exact'
-                and lower(reported_models.model) = exact_rules.pattern
+                and lower(reported.model) = exact_rules.pattern
 
         left join {{ ref('stg_pricing__model_match_rules') }} as prefix_rules
             on
-                reported_models.provider = prefix_rules.provider
+                reported.price_provider = prefix_rules.provider
                 and prefix_rules.match_type = 'prefix'
-                and substring(lower(reported_models.model), 1, length(prefix_rules.pattern)) = prefix_rules.pattern
+                and substring(lower(reported.model), 1, length(prefix_rules.pattern)) = prefix_rules.pattern
     ) as candidates
 
     where prefix_rank = 1
@@ -43,7 +57,8 @@
 
 {% macro model_price_rows(priced_models) -%}
     {#- Every price row that can price a reported model, with is_override: its price overrides (matched
-        exactly on provider and lower-cased reported id) and the provider prices of its priced model. -#}
+        exactly on the price provider and lower-cased reported id) and the provider prices of its priced
+        model. -#}
     {%- set sources = [
         ('stg_pricing__price_overrides', 'true', 'lower(priced_models.model)'),
         ('stg_pricing__provider_prices', 'false', 'lower(priced_models.priced_model)'),
@@ -60,7 +75,7 @@
 
         inner join {{ ref(relation) }} as price_rows
             on
-                priced_models.provider = price_rows.provider
+                priced_models.price_provider = price_rows.provider
                 and {{ match_key }} = price_rows.model_key
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}

@@ -2,7 +2,8 @@
     one hash. -#}
 
 {% macro price_rate_columns() -%}
-    {#- The per-million rates of a price row, one per usage type. -#}
+    {#- The rates of a price row: USD per million tokens of each usage type, and the fee per thousand
+        requests. -#}
     {{ return([
         'input_usd_per_mtok',
         'cache_read_usd_per_mtok',
@@ -10,6 +11,7 @@
         'cache_write_1h_usd_per_mtok',
         'output_usd_per_mtok',
         'reasoning_usd_per_mtok',
+        'request_usd_per_thousand',
     ]) }}
 {%- endmacro %}
 
@@ -19,19 +21,19 @@
     {{ return(
         ['price_id', 'provider', 'model', 'model_key', 'service_tier', 'input_tokens_above']
         + price_rate_columns()
-        + ['valid_from_at', 'valid_to_at', 'price_source', 'price_hash']
+        + ['valid_from_at', 'valid_to_at', 'utc_second_from', 'utc_second_to', 'price_source', 'price_hash']
     ) }}
 {%- endmacro %}
 
 
 {% macro price_row_hash() -%}
-    {#- md5 of everything in a seed price row that reaches the ledger: id, model, tier, threshold, validity,
-        rates and source (not source_key or note, which change no cost). A call stores the hash of the row
+    {#- md5 of everything in a seed price row that reaches the ledger: id, model, tier, threshold, validity
+        (days and time of day), rates and source (not source_key or note, which change no cost). A call stores the hash of the row
         it was priced with; a different hash in the seed means the row changed and the call is re-priced.
         NULL and '' stay distinct ('~' marks NULL) so an emptied rate changes the hash. -#}
     {%- set parts = [] -%}
-    {%- for column in ['price_id', 'provider', 'model', 'service_tier', 'input_tokens_above', 'valid_from', 'valid_to']
-        + price_rate_columns() + ['source'] -%}
+    {%- for column in ['price_id', 'provider', 'model', 'service_tier', 'input_tokens_above', 'valid_from', 'valid_to',
+        'utc_time_from', 'utc_time_to'] + price_rate_columns() + ['source'] -%}
         {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '~')") -%}
     {%- endfor -%}
     {{ dbt.hash(parts | join(" || '|' || ")) }}
@@ -40,7 +42,7 @@
 
 {% macro stage_price_rows(seed_name) -%}
     {#- A price seed as the lookup reads it: the lower-cased model as the match key, validity as UTC
-        instants, and the row's content hash. -#}
+        instants and seconds of the day, and the row's content hash. -#}
     with
 
     source as (
@@ -69,6 +71,11 @@
             -- validity: from 00:00:00 UTC of valid_from, until 00:00:00 UTC of valid_to (NULL = open)
             cast(valid_from as timestamp) as valid_from_at,
             cast(valid_to as timestamp) as valid_to_at,
+            -- time of day, as seconds since 00:00:00 UTC over [from, to); NULL = the whole day
+            {{ seconds_of_hhmmss('utc_time_from') }} as utc_second_from,
+            case
+                when utc_time_from is not null then coalesce({{ seconds_of_hhmmss('utc_time_to') }}, 86400)
+            end as utc_second_to,
 
             -- lineage
             source as price_source,
@@ -79,4 +86,24 @@
     )
 
     select * from renamed
+{%- endmacro %}
+
+
+{% macro seconds_of_hhmmss(column) -%}
+    {#- 'HH:MM:SS' text as seconds since midnight; NULL stays NULL. -#}
+    cast(substring({{ column }}, 1, 2) as {{ dbt.type_int() }}) * 3600
+    + cast(substring({{ column }}, 4, 2) as {{ dbt.type_int() }}) * 60
+    + cast(substring({{ column }}, 7, 2) as {{ dbt.type_int() }})
+{%- endmacro %}
+
+
+{% macro utc_second_of_day(timestamp) -%}
+    {#- Whole seconds since 00:00:00 of a UTC timestamp's day (fractions of a second dropped), to compare
+        with a price row's time-of-day window. -#}
+    cast(
+        extract(hour from {{ timestamp }}) * 3600
+        + extract(minute from {{ timestamp }}) * 60
+        + floor(extract(second from {{ timestamp }}))
+        as {{ dbt.type_int() }}
+    )
 {%- endmacro %}

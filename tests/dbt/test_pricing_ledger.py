@@ -37,19 +37,36 @@ FINE_TUNE = "ft:gpt-4o-2024-08-06:acme::x1"
 PRICE_COLUMNS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning")
 
 
-def price(provider: str, model: str, rates: str, tier: str = "default", above: int = 0, **validity: str) -> dict:
-    """A provider_prices row; ``rates`` is "input/cache read/5m write/1h write/output/reasoning", '-' = empty."""
+def price(
+    provider: str,
+    model: str,
+    rates: str,
+    tier: str = "default",
+    above: int = 0,
+    *,
+    request: str = "",
+    utc_times: tuple[str, str] | None = None,
+    mode: str = "chat",
+    **validity: str,
+) -> dict:
+    """A provider_prices row; ``rates`` is "input/cache read/5m write/1h write/output/reasoning", '-' = empty;
+    ``request`` the fee per thousand requests, ``utc_times`` a (from, to) window of the UTC day."""
     valid_from = validity.get("valid_from", "1970-01-01")
     cells = dict(zip(PRICE_COLUMNS, rates.split("/"), strict=True))
+    time_from, time_to = utc_times or ("", "")
     return {
-        "price_id": f"{provider}:{model}:{tier}:{above}:{valid_from}",
+        "price_id": f"{provider}:{model}:{tier}:{above}:{valid_from}" + (f"@{time_from}" if time_from else ""),
         "provider": provider,
         "model": model,
+        "mode": mode,
         "service_tier": tier,
         "input_tokens_above": str(above),
         "valid_from": valid_from,
         "valid_to": validity.get("valid_to", ""),
+        "utc_time_from": time_from,
+        "utc_time_to": time_to,
         **{f"{usage}_usd_per_mtok": "" if cell == "-" else cell for usage, cell in cells.items()},
+        "request_usd_per_thousand": request,
         "source": "litellm",
         "source_key": model,
     }
@@ -76,6 +93,17 @@ PROVIDER_PRICES = [
     # a dated price change: o3 cut from 10 / 40 to 2 / 8 at 2026-11-20 00:00:00 UTC
     price("openai", "o3", "10/2.5/-/-/40/-", valid_to="2026-11-20"),
     price("openai", "o3", "2/0.5/-/-/8/-", valid_from="2026-11-20"),
+    # off-peak prices (genai-prices' DeepSeek): the standard rate from 00:30 to 16:30 UTC, half of it otherwise
+    price("deepseek", "deepseek-reasoner", "0.275/0.07/-/-/1.095/-", utc_times=("00:00:00", "00:30:00")),
+    price("deepseek", "deepseek-reasoner", "0.55/0.14/-/-/2.19/-", utc_times=("00:30:00", "16:30:00")),
+    price("deepseek", "deepseek-reasoner", "0.275/0.07/-/-/1.095/-", utc_times=("16:30:00", "")),
+    # a fee per request beside the token rates (genai-prices' Perplexity Sonar: 12 USD per thousand requests)
+    price("perplexity", "sonar", "1/-/-/-/1/-", request="12"),
+    # embeddings: input only, output free
+    price("openai", "text-embedding-3-small", "0.02/-/-/-/0/-", mode="embedding"),
+    price("cohere", "embed-v4.0", "0.12/-/-/-/0/-", mode="embedding"),
+    # a provider beyond the platform's first eleven, under the id LiteLLM uses for it
+    price("together_ai", "meta-llama/Llama-3.3-70B-Instruct-Turbo", "0.88/-/-/-/0.88/-"),
 ]
 MATCH_RULES = [
     rule("anthropic", "exact", SONNET, SONNET),
@@ -88,6 +116,11 @@ MATCH_RULES = [
     rule("openai", "exact", "gpt-4o-2024-08-06", "gpt-4o-2024-08-06"),
     rule("openai", "exact", "o3", "o3"),
     rule("openai", "exact", "o3-2025-04-16", "o3"),
+    rule("deepseek", "exact", "deepseek-reasoner", "deepseek-reasoner"),
+    rule("perplexity", "exact", "sonar", "sonar"),
+    rule("openai", "exact", "text-embedding-3-small", "text-embedding-3-small"),
+    rule("cohere", "exact", "embed-v4.0", "embed-v4.0"),
+    rule("together_ai", "exact", "meta-llama/llama-3.3-70b-instruct-turbo", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
 ]
 PRICE_OVERRIDES = [
     override("self_hosted", "llama-3.1-8b-instruct", "0/-/-/-/0/-"),
@@ -192,6 +225,24 @@ SPANS = [
              trace_id="trc_failover", attempt=2, status="error", error_type="rate_limited"),
     llm_span("failover_answer", "anthropic", SONNET, "2026-11-20T12:00:02.000Z",
              trace_id="trc_failover", attempt=3, input_tokens=3000, output_tokens=500),
+    # time of day, judged on started_at in UTC: off-peak until 00:30:00 (excluded) and from 16:30:00 on
+    llm_span("before_peak", "deepseek", "deepseek-reasoner", "2026-11-20T00:29:59.999Z",
+             input_tokens=2000, cache_read_input_tokens=1000, output_tokens=1000, reasoning_tokens=600),
+    llm_span("peak_starts", "deepseek", "deepseek-reasoner", "2026-11-20T00:30:00.000Z",
+             input_tokens=2000, cache_read_input_tokens=1000, output_tokens=1000, reasoning_tokens=600),
+    llm_span("peak_ends", "deepseek", "deepseek-reasoner", "2026-11-20T16:29:59.999Z",
+             input_tokens=2000, cache_read_input_tokens=1000, output_tokens=1000, reasoning_tokens=600),
+    llm_span("off_peak", "deepseek", "deepseek-reasoner", "2026-11-20T16:30:00.000Z",
+             input_tokens=2000, cache_read_input_tokens=1000, output_tokens=1000, reasoning_tokens=600),
+    # the request fee is charged once per call, on top of the tokens
+    llm_span("request_fee", "perplexity", "sonar", DAY, input_tokens=1000, output_tokens=500),
+    llm_span("embedding_openai", "openai", "text-embedding-3-small", DAY, input_tokens=10000),
+    llm_span("embedding_cohere", "cohere", "embed-v4.0", DAY, input_tokens=5000),
+    llm_span("together", "together_ai", "meta-llama/Llama-3.3-70B-Instruct-Turbo", DAY,
+             input_tokens=1000, output_tokens=1000),
+    # the same provider under genai-prices' id for it (provider_aliases: together -> together_ai)
+    llm_span("together_by_alias", "together", "meta-llama/Llama-3.3-70B-Instruct-Turbo", DAY,
+             input_tokens=1000, output_tokens=1000),
 ]  # fmt: skip
 
 COST_COLUMNS = [
@@ -202,14 +253,18 @@ COST_COLUMNS = [
     "cache_write_cost_usd",
     "output_cost_usd",
     "reasoning_cost_usd",
+    "request_cost_usd",
     "computed_cost_usd",
     "cost_usd",
 ]
 
 
-def costs(status: str, price_id: str | None, *amounts: str) -> dict:
-    """Expected cost columns: the five buckets, computed and cost of record (None for NULL)."""
-    values = [None if amount is None else Decimal(amount) for amount in amounts]
+def costs(status: str, price_id: str | None, *amounts: str | None, request: str = "0") -> dict:
+    """Expected cost columns: the five token buckets, computed and cost of record (None for NULL); the request
+    fee is 0 unless given (NULL without a price)."""
+    buckets, totals = amounts[:5], amounts[5:]
+    fee = None if price_id is None else request
+    values = [None if amount is None else Decimal(amount) for amount in [*buckets, fee, *totals]]
     return dict(zip(COST_COLUMNS, [status, price_id, *values], strict=True))
 
 
@@ -428,6 +483,48 @@ def test_an_override_wins_inside_its_validity_and_zero_rates_only_explicitly(fir
     assert [span for span, status in statuses.items() if status == "zero_rated"] == ["zero_rated"]
 
 
+def test_time_of_day_prices_follow_the_calls_utc_time(first_build):
+    # 1000 uncached + 1000 cache reads + 400 output + 600 reasoning (reasoning at the output rate)
+    off_peak = ("0.000275", "0.00007", "0", "0.000438", "0.000657", "0.00144", "0.00144")
+    peak = ("0.00055", "0.00014", "0", "0.000876", "0.001314", "0.00288", "0.00288")
+    prefix = "deepseek:deepseek-reasoner:default:0:1970-01-01@"
+    assert call_costs(first_build, "before_peak") == costs("priced", prefix + "00:00:00", *off_peak)
+    assert call_costs(first_build, "peak_starts") == costs("priced", prefix + "00:30:00", *peak)
+    assert call_costs(first_build, "peak_ends") == costs("priced", prefix + "00:30:00", *peak)
+    assert call_costs(first_build, "off_peak") == costs("priced", prefix + "16:30:00", *off_peak)
+
+
+def test_a_fee_per_request_is_a_component_of_its_own(first_build):
+    # 1000 x 1 + 500 x 1 per million, plus 12 / 1000 per request
+    assert call_costs(first_build, "request_fee") == costs(
+        "priced", "perplexity:sonar:default:0:1970-01-01", "0.001", "0", "0", "0.0005", "0", "0.0135", "0.0135",
+        request="0.012",
+    )  # fmt: skip
+
+
+def test_embedding_calls_of_two_providers_cost_their_input(first_build):
+    # 10000 x 0.02 and 5000 x 0.12 per million; no output
+    assert call_costs(first_build, "embedding_openai") == costs(
+        "priced", "openai:text-embedding-3-small:default:0:1970-01-01", "0.0002", "0", "0", "0", "0", "0.0002",
+        "0.0002",
+    )  # fmt: skip
+    assert call_costs(first_build, "embedding_cohere") == costs(
+        "priced", "cohere:embed-v4.0:default:0:1970-01-01", "0.0006", "0", "0", "0", "0", "0.0006", "0.0006"
+    )
+
+
+def test_a_provider_beyond_the_first_eleven_is_priced_under_either_maps_id_for_it(first_build):
+    # 1000 x 0.88 + 1000 x 0.88 per million
+    expected = costs(
+        "priced", "together_ai:meta-llama/Llama-3.3-70B-Instruct-Turbo:default:0:1970-01-01", "0.00088", "0", "0",
+        "0.00088", "0", "0.00176", "0.00176",
+    )  # fmt: skip
+    assert call_costs(first_build, "together") == expected
+    assert call_costs(first_build, "together_by_alias") == expected
+    # the ledger keeps the provider as reported
+    assert first_build["calls"]["together_by_alias"]["provider"] == "together"
+
+
 def test_a_failed_attempt_with_usage_is_priced_and_counted_as_wasted(first_build):
     # 2000 uncached x 0.8 + 1000 5-minute writes x 1
     assert call_costs(first_build, "failed_attempt") == costs(
@@ -462,7 +559,7 @@ def test_a_failed_attempt_with_usage_is_priced_and_counted_as_wasted(first_build
     }
     assert wasted == {
         ("bedrock", "2026-11-20"): (1, 1, 1, 3000, Decimal("0.0026")),
-        ("openai", "2026-11-20"): (8, 1, 0, 0, Decimal("0")),
+        ("openai", "2026-11-20"): (9, 1, 0, 0, Decimal("0")),
     }
 
 

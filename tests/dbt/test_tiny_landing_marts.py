@@ -127,17 +127,18 @@ def test_cost_of_every_call(warehouse):
         "spn_g1_llm": priced(
             "openai:o3-mini-2025-01-31:default:0:1970-01-01", "0.0022", "0", "0", "0.0022", "0.0044", "0.0088"
         ),
-        # the provider's reported cost wins; computed 400 x 0.28 + 600 x 0.028 + 300 x 0.42, per 1e6, kept beside
+        # the provider's reported cost wins; computed at genai-prices' peak rate (14:00 UTC is inside its 00:30 to
+        # 16:30 window), 400 x 0.27 + 600 x 0.07 + 300 x 1.1, per 1e6, kept beside
         "spn_g2_llm": priced(
-            "deepseek:deepseek-chat:default:0:1970-01-01",
-            "0.000112",
-            "0.0000168",
+            "deepseek:deepseek-chat:default:0:1970-01-01@00:30:00",
+            "0.000108",
+            "0.000042",
             "0",
-            "0.000126",
+            "0.00033",
             "0",
-            "0.0002548",
+            "0.00048",
             reported="0.000333",
-            difference="0.0000782",
+            difference="-0.000147",
         ),
         # gemini-2.5-pro: 6000 x 1.25 + 4000 x 0.125 + 800 x 10, per 1e6
         "spn_g3_llm": priced(

@@ -5,10 +5,13 @@
 -- a priced model through model_match_rules (exact, else longest prefix); its candidate rows are its
 -- price_overrides (exact id) and the provider_prices of the priced model.
 -- Lookup, call level: among the candidate rows valid at the call's started_at
--- (valid_from_at <= started_at < valid_to_at, NULL = open), an override beats a provider price; the
+-- (valid_from_at <= started_at < valid_to_at, NULL = open; for a time-of-day row, also inside its window of
+-- the UTC day), an override beats a provider price; the
 -- call's service tier beats the standard (`default`) rate, which is used when the tier has no row
 -- (service_tier_fallback); among the tier's rows, the highest long-context threshold the call's input
 -- (cache included) is strictly above wins, the base rate (threshold 0) always qualifying.
+-- Components: each token bucket at its rate (reasoning at its own rate where the row has one), plus the
+-- row's fee per request, once per call; they add up to computed_cost_usd exactly.
 -- Arithmetic: exact decimals only. A unit price per token is the per-million price multiplied by
 -- 0.000001 (never divided: DuckDB turns decimal division into DOUBLE), and every amount is cast
 -- with the `money` macro (DECIMAL(38,18)).
@@ -59,7 +62,8 @@ llm_calls as (
         case
             when service_tier is null or service_tier = 'standard' then 'default'
             else service_tier
-        end as requested_service_tier
+        end as requested_service_tier,
+        {{ utc_second_of_day('started_at') }} as started_second_of_day
 
     from llm_spans
 
@@ -93,6 +97,13 @@ applicable_prices as (
         and llm_calls.started_at >= model_price_rows.valid_from_at
         and (model_price_rows.valid_to_at is null or llm_calls.started_at < model_price_rows.valid_to_at)
         and (
+            model_price_rows.utc_second_from is null
+            or (
+                llm_calls.started_second_of_day >= model_price_rows.utc_second_from
+                and llm_calls.started_second_of_day < model_price_rows.utc_second_to
+            )
+        )
+        and (
             model_price_rows.input_tokens_above = 0
             or llm_calls.input_tokens > model_price_rows.input_tokens_above
         )
@@ -121,7 +132,8 @@ unit_prices as (
         ) }} as cache_write_1h_usd_per_token,
         {{ money('output_usd_per_mtok * 0.000001') }} as output_usd_per_token,
         {{ money('coalesce(reasoning_usd_per_mtok, output_usd_per_mtok) * 0.000001') }}
-            as reasoning_usd_per_token
+            as reasoning_usd_per_token,
+        {{ money('coalesce(request_usd_per_thousand, 0) * 0.001') }} as request_usd_per_call
 
     from applicable_prices
 
@@ -145,7 +157,8 @@ calls_with_prices as (
         unit_prices.cache_write_5m_usd_per_token,
         unit_prices.cache_write_1h_usd_per_token,
         unit_prices.output_usd_per_token,
-        unit_prices.reasoning_usd_per_token
+        unit_prices.reasoning_usd_per_token,
+        unit_prices.request_usd_per_call
 
     from llm_calls
 
@@ -171,6 +184,7 @@ bucket_costs as (
         ) }} as cache_write_cost_usd,
         {{ money('non_reasoning_output_tokens * output_usd_per_token') }} as output_cost_usd,
         {{ money('reasoning_tokens * reasoning_usd_per_token') }} as reasoning_cost_usd,
+        request_usd_per_call as request_cost_usd,
         -- free only by an explicit override whose every rate (fallbacks applied) is 0
         coalesce(
             is_override
@@ -179,7 +193,8 @@ bucket_costs as (
             and cache_write_5m_usd_per_token = 0
             and cache_write_1h_usd_per_token = 0
             and output_usd_per_token = 0
-            and reasoning_usd_per_token = 0,
+            and reasoning_usd_per_token = 0
+            and request_usd_per_call = 0,
             false
         ) as is_zero_rated
 
@@ -193,7 +208,7 @@ computed_costs as (
         *,
         {{ money(
             'input_cost_usd + cache_read_cost_usd + cache_write_cost_usd'
-            ~ ' + output_cost_usd + reasoning_cost_usd'
+            ~ ' + output_cost_usd + reasoning_cost_usd + request_cost_usd'
         ) }} as computed_cost_usd,
         case
             when provider_reported_cost_usd is not null then 'provider_reported'
@@ -254,13 +269,15 @@ final as (
         cache_write_1h_usd_per_token,
         output_usd_per_token,
         reasoning_usd_per_token,
+        request_usd_per_call,
 
-        -- computed cost per bucket (NULL without a price)
+        -- computed cost per component (NULL without a price)
         input_cost_usd,
         cache_read_cost_usd,
         cache_write_cost_usd,
         output_cost_usd,
         reasoning_cost_usd,
+        request_cost_usd,
         computed_cost_usd,
 
         -- cost of record: the provider's own figure wins; NULL only while pending, never 0

@@ -10,6 +10,7 @@
 -- depends_on: {{ ref('stg_pricing__model_match_rules') }}
 -- depends_on: {{ ref('stg_pricing__provider_prices') }}
 -- depends_on: {{ ref('stg_pricing__price_overrides') }}
+-- depends_on: {{ ref('stg_pricing__provider_aliases') }}
 
 {{ config(
     event_time='started_at',
@@ -161,6 +162,7 @@ final as (
         cache_write_cost_usd,
         output_cost_usd,
         reasoning_cost_usd,
+        request_cost_usd,
         computed_cost_usd,
         provider_reported_cost_usd,
         reported_minus_computed_cost_usd,

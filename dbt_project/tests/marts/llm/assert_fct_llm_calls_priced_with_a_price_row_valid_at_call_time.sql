@@ -1,6 +1,7 @@
 -- No call carries a price that the seeds do not hold: every call with a price row (priced, zero_rated,
 -- or provider_reported beside a computed price) names a row of provider_prices or price_overrides with
--- the content it was priced with (same price_hash) and valid at the call's started_at; a priced or
+-- the content it was priced with (same price_hash) and valid at the call's started_at (its day and, for a
+-- time-of-day row, its time of day); a priced or
 -- zero-rated call always has one.
 
 with
@@ -29,7 +30,9 @@ price_rows as (
         price_id,
         price_hash,
         valid_from_at,
-        valid_to_at
+        valid_to_at,
+        utc_second_from,
+        utc_second_to
 
     from provider_prices
 
@@ -39,7 +42,9 @@ price_rows as (
         price_id,
         price_hash,
         valid_from_at,
-        valid_to_at
+        valid_to_at,
+        utc_second_from,
+        utc_second_to
 
     from price_overrides
 
@@ -66,4 +71,6 @@ where
         price_rows.price_id is null
         or llm_calls.started_at < price_rows.valid_from_at
         or llm_calls.started_at >= price_rows.valid_to_at
+        or {{ utc_second_of_day('llm_calls.started_at') }} < price_rows.utc_second_from
+        or {{ utc_second_of_day('llm_calls.started_at') }} >= price_rows.utc_second_to
     )
