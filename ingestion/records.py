@@ -187,11 +187,12 @@ class RateLimitEvent(ContractModel):
 
 
 class ApiKey(ContractModel):
-    """A key snapshot. The secret never leaves the platform: only its ``prefix`` is delivered."""
+    """A key snapshot. The secret never leaves the platform: only its ``prefix`` is delivered. A key that was
+    never used has ``last_used_at`` null or absent: a valid snapshot, older than any other when ordered."""
 
     id: NonEmptyStr
     organization_id: NonEmptyStr
-    last_used_at: Timestamp
+    last_used_at: Timestamp | None = None
     name: str | None = None
     prefix: str | None = None
     created_at: Timestamp | None = None

@@ -201,11 +201,21 @@ def test_sql_checks_agree_with_the_models(data):
         ("rate-limits", {"outcome": "maybe"}, "outcome: expected one of allowed, blocked"),
         ("traces", {"kind": "agent"}, "kind: expected one of request, retrieval, llm, postprocess, tool"),
         ("traces", {"llm": None}, "llm is required when kind is 'llm'"),
-        ("keys", {"last_used_at": None}, "last_used_at: missing"),
+        ("keys", {"last_used_at": "yesterday"}, "last_used_at: expected an ISO 8601 timestamp with a UTC offset"),
+        ("keys", {"id": None}, "id: missing"),
     ],
 )
 def test_reasons_name_the_field_and_the_rule(endpoint, change, reason):
     assert sql_reason(endpoint, {**VALID[endpoint], **change}) == reason
+
+
+def test_a_never_used_key_is_a_valid_snapshot():
+    # last_used_at null or absent: the key was never used, which is what a security review looks for
+    never_used = {**VALID["keys"], "last_used_at": None}
+    absent = {k: v for k, v in VALID["keys"].items() if k != "last_used_at"}
+    for record in (never_used, absent):
+        assert sql_reason("keys", record) is None
+        assert python_valid("keys", record)
 
 
 def test_usage_rules_name_the_nested_object():

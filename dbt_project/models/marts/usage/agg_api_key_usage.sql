@@ -204,6 +204,8 @@ final as (
         api_keys.api_key_prefix,
         all_keys.is_in_key_snapshot,
         coalesce(api_keys.is_revoked, false) as is_revoked,
+        -- what a security review looks for: keys the platform says were never used
+        coalesce(api_keys.is_never_used, false) as is_never_used,
         coalesce(request_totals.requests_after_revocation, 0) > 0 as has_traffic_after_revocation,
 
         -- requests

@@ -2,8 +2,10 @@ with
 
 source as (
 
-    -- A snapshot: the version with the latest last_used_at wins, so a stale one delivered late does not.
-    {{ latest_version(source('raw', 'keys'), 'id', 'last_used_at desc, _delivery_seq desc') }}
+    -- A snapshot: the version with the latest last_used_at wins, so a stale one delivered late does not; a
+    -- never-used version (last_used_at NULL) is older than any use (NULLS LAST: Postgres sorts NULL first
+    -- in descending order unless told).
+    {{ latest_version(source('raw', 'keys'), 'id', 'last_used_at desc nulls last, _delivery_seq desc') }}
 
 ),
 
@@ -18,6 +20,7 @@ renamed as (
         name as api_key_name,
         prefix as api_key_prefix,
         revoked_at is not null as is_revoked,
+        last_used_at is null as is_never_used,
 
         -- timestamps
         created_at,
