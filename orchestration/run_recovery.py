@@ -157,9 +157,13 @@ class CrashedRun:
     freed: list[Slot]
 
     def describe(self) -> str:
-        done = ["marked it failed"] if self.marked_failed else ["it had been marked failed already"]
-        done.append(f"freed its {describe_slots(self.freed)}" if self.freed else "it held no pool slot")
-        return f"run {self.run_id} ({self.job_name}) died with its {self.owner.describe()}: {' and '.join(done)}"
+        if not self.freed:
+            done = "marked it failed (it held no pool slot)"
+        elif self.marked_failed:
+            done = f"marked it failed and freed its {describe_slots(self.freed)}"
+        else:  # e.g. the code server of a run worker that died marked it failed, and left its slots
+            done = f"it had been marked failed already; freed its {describe_slots(self.freed)}"
+        return f"run {self.run_id} ({self.job_name}) died with its {self.owner.describe()}: {done}"
 
 
 def failure_message(owner: RunOwner) -> str:

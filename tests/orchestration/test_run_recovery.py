@@ -23,6 +23,7 @@ import pytest
 from orchestration.cli import LOCAL_INSTANCE_CONFIG
 from orchestration.run_recovery import (
     LOCKS_DIR,
+    CrashedRun,
     PoolHolder,
     RunOwner,
     Slot,
@@ -180,3 +181,20 @@ def test_live_locks_and_locks_of_other_hosts_are_never_taken(home):
     assert recovered == []  # the dead lock had no run to recover: removed without a word
     assert remaining == [live.name, elsewhere.name]
     assert not dead.exists() and not partial.exists()
+
+
+def test_the_recovery_line_says_what_was_done():
+    owner = RunOwner("r1", 42, "h")
+    slots = [Slot(POOL, "dbt_models", held=True), Slot(POOL, "raw__logs", held=False)]
+
+    assert CrashedRun("r1", "tokenbooks_daily", owner, True, slots).describe() == (
+        "run r1 (tokenbooks_daily) died with its process 42 on h: marked it failed and freed its duckdb pool slot "
+        "(step dbt_models; 1 step(s) waiting)"
+    )
+    assert CrashedRun("r1", "tokenbooks_daily", owner, False, slots[:1]).describe() == (
+        "run r1 (tokenbooks_daily) died with its process 42 on h: it had been marked failed already; freed its "
+        "duckdb pool slot (step dbt_models)"
+    )
+    assert CrashedRun("r1", "tokenbooks_daily", owner, True, []).describe() == (
+        "run r1 (tokenbooks_daily) died with its process 42 on h: marked it failed (it held no pool slot)"
+    )
