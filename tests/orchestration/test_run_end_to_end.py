@@ -302,21 +302,36 @@ def test_a_failing_step_exits_non_zero_naming_it(settings, monkeypatch, tmp_path
 REPO = Path(__file__).resolve().parents[2]
 HOST = socket.gethostname()
 FCT_LLM_CALLS = dg.AssetKey(["marts", "fct_llm_calls"])
-# `tokenbooks run` with the loader's log (a line per committed chunk) on its standard output.
-KILLABLE_RUN = (
-    "import logging, sys; load_log = logging.getLogger('ingestion.load'); load_log.setLevel(logging.INFO); "
-    "load_log.addHandler(logging.StreamHandler(sys.stdout)); "
-    "from orchestration.cli import main; sys.exit(main(sys.argv[1:]))"
-)
+# `tokenbooks run` printing the loader's and the statement writer's progress (a line per committed chunk, per
+# statement written), and holding still after the line that starts with its first argument, until killed.
+KILLABLE_RUN = """
+import logging, sys, time
+pause_after, args, terminal = sys.argv[1], sys.argv[2:], sys.stdout
+
+class Progress(logging.Handler):
+    def emit(self, record):
+        message = record.getMessage()
+        terminal.write(message + "\\n")
+        terminal.flush()
+        if message.startswith(pause_after):
+            time.sleep(600)
+
+for name in ("ingestion.load", "orchestration.statements.writing"):
+    logging.getLogger(name).setLevel(logging.INFO)
+    logging.getLogger(name).addHandler(Progress())
+from orchestration.cli import main
+sys.exit(main(args))
+"""
 
 
 class KillableRun:
     """``tokenbooks run`` in a process group of its own (as a terminal or a service runs it), read line by line,
     killed with its whole group (dbt included), as the out-of-memory killer or a reboot would."""
 
-    def __init__(self, args: list[str], env: dict[str, str]):
+    def __init__(self, args: list[str], env: dict[str, str], pause_after: str = "(never)"):
+        self.pause_after = pause_after
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", KILLABLE_RUN, *args],
+            [sys.executable, "-c", KILLABLE_RUN, pause_after, *args],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,
@@ -326,7 +341,9 @@ class KillableRun:
         )
         self.lines: list[str] = []
 
-    def read_until(self, wanted) -> None:
+    def read_until(self, wanted=None) -> None:
+        """Read up to the first line ``wanted`` accepts (by default: the one after which the run holds still)."""
+        wanted = wanted or (lambda line: line.startswith(self.pause_after))
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
@@ -398,33 +415,34 @@ def test_a_run_killed_at_any_moment_is_resumed_by_the_next_run(landing_run, samp
     runs: list[KillableRun] = []
     try:
         # 1. killed while loading traces: its first chunk (of three files) committed
-        runs.append(loading := KillableRun(run_args, env))
-        loading.read_until(lambda line: line.startswith("committed traces chunk 0"))
+        runs.append(loading := KillableRun(run_args, env, pause_after="committed traces chunk 0"))
+        loading.read_until()
         loading.kill()
         ((loading_run, slots),) = claims_now().items()
         assert slots == [Slot("duckdb", "raw__traces", held=True)]
         assert run_status(loading_run) == dg.DagsterRunStatus.STARTED  # as the kill left it
 
-        # 2. recovers it; killed while dbt builds (fct_llm_calls built, more to come). Meanwhile a third run
-        # refuses to start beside it, naming it
+        # 2. recovers it; a third run refuses to start beside it, naming it; killed while dbt builds
+        # (fct_llm_calls built, more to come)
         runs.append(building := KillableRun(run_args, env))
         building.read_until(step_started("dbt_models"))
         ((building_run, slots),) = claims_now().items()
         assert slots == [Slot("duckdb", "dbt_models", held=True)]
-        wait_for_materialization(FCT_LLM_CALLS, building_run, building)
         code, out, err = run_cli(*run_args)
         assert code == 3 and recovery_lines(out.splitlines()) == []
         assert (
             f"\n  run {building_run} (tokenbooks_daily), running in process {building.proc.pid} on {HOST}: "
             "duckdb pool slot (step dbt_models)\n"
         ) in err
-        assert building.proc.poll() is None
+        wait_for_materialization(FCT_LLM_CALLS, building_run, building)
         building.kill()
+        assert claims_now() == {building_run: [Slot("duckdb", "dbt_models", held=True)]}
+        assert run_status(building_run) == dg.DagsterRunStatus.STARTED
         assert building.recovered() == [recovery_line(loading_run, "tokenbooks_daily", loading.proc.pid, "raw__traces")]
 
-        # 3. recovers it; the daily run completes; killed while the statements are written
-        runs.append(writing := KillableRun(run_args, env))
-        writing.read_until(step_started("billing__statement_files"))
+        # 3. recovers it; the daily run completes; killed while the statements are written (one of three written)
+        runs.append(writing := KillableRun(run_args, env, pause_after="wrote the statement files of"))
+        writing.read_until()
         writing.kill()
         ((writing_run, slots),) = claims_now().items()
         assert slots == [Slot("duckdb", "billing__statement_files", held=True)]
