@@ -1,10 +1,10 @@
 """Runs whose process died: their run lock tells, and recovering them frees the pool for the runs after them.
 
 A real run, in a process of its own, holds a slot of the ``duckdb`` pool on a local instance (the project's
-dagster.yaml: one slot per pool) while it holds its run lock; it is then killed with SIGKILL. Also: the lock
-is held by the run worker of a run Dagster launches itself (the Definitions' executor), and locks of live
-processes or other hosts are never taken. The whole ``tokenbooks run`` killed and resumed is in
-test_run_end_to_end.py.
+dagster.yaml: one slot per pool) while it holds its run lock; it is then killed with SIGKILL. Also: a run
+Dagster launches itself (the Definitions' executor) first recovers the crashed runs of its host, then holds its
+lock in its run worker; locks of live processes or of other hosts are never taken. The whole ``tokenbooks run``
+killed and resumed is in test_run_end_to_end.py.
 """
 
 import json
@@ -149,16 +149,30 @@ def get_lock_probe_job() -> dg.JobDefinition:
     return lock_probe_job
 
 
-def test_a_run_dagster_launches_holds_its_lock_in_the_run_worker(home):
+def test_a_run_dagster_launches_recovers_crashed_runs_then_holds_its_lock_in_the_run_worker(home):
+    crashed = RunOwner("0d1e2a5e-0000-4000-8000-000000000002", 4243, HOST)  # as a SIGKILL leaves it:
+    with dg.DagsterInstance.get() as instance:
+        instance.create_run_for_job(quick_job, run_id=crashed.run_id, status=dg.DagsterRunStatus.STARTED)
+        instance.event_log_storage.initialize_concurrency_limit_to_default(POOL)
+        assert instance.event_log_storage.claim_concurrency_slot(POOL, crashed.run_id, "quick").is_claimed
+    write_lock(home, crashed)  # ... and its lock, which nobody holds any more
+
     # execute_job runs the job as a launched run does: this process is the run worker, each step a process
     with dg.DagsterInstance.get() as instance:
         job = dg.build_reconstructable_job(
             __name__, get_lock_probe_job.__name__, reconstructor_working_directory=str(Path(__file__).parent)
         )
         result = dg.execute_job(job, instance=instance)
+        logged = [event.message for event in instance.all_logs(result.run_id)]
+        status, claims = instance.get_run_by_id(crashed.run_id).status, pool_claims(instance)
 
     assert result.success, [event.message for event in result.all_events if event.is_failure]
-    assert list((home / LOCKS_DIR).iterdir()) == []  # removed at the end
+    assert (
+        f"tokenbooks: run {crashed.run_id} (quick_job) died with its process 4243 on {HOST}: marked it failed and "
+        "freed its duckdb pool slot (step quick)"
+    ) in logged
+    assert status == dg.DagsterRunStatus.FAILURE and claims == {}
+    assert list((home / LOCKS_DIR).iterdir()) == []  # both locks removed: the dead one's, and its own at its end
 
 
 def write_lock(home: Path, owner: RunOwner) -> Path:
