@@ -136,7 +136,7 @@ def pool_claims(instance: dg.DagsterInstance) -> dict[str, list[Slot]]:
 
 
 def describe_slots(slots: list[Slot]) -> str:
-    """``duckdb pool slot (step dbt_models)``, or ``duckdb pool slot (step dbt_models; 2 steps waiting)``."""
+    """``duckdb pool slot (step dbt_models)``, or ``duckdb pool slot (step dbt_models; 2 step(s) waiting)``."""
     parts = []
     for pool in sorted({slot.pool for slot in slots}):
         held = sorted(slot.step_key for slot in slots if slot.pool == pool and slot.held)
