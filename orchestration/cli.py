@@ -28,6 +28,7 @@ from ingestion.sources import ConfigError, LandingSource, source_from_settings
 from ingestion.warehouse import WAREHOUSE_TYPE_ENV, DuckDBWarehouse, PostgresWarehouse, Warehouse
 from orchestration import resources
 from orchestration.partitions import PARTITIONS_START_ENV, daily_partitions
+from orchestration.run_recovery import PoolHolder, pool_holders, recover_crashed_runs, run_lock
 from orchestration.windows import RunWindow, choose_window, landing_event_dates
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
@@ -38,6 +39,7 @@ PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 EXIT_RUN_FAILED = 1
 EXIT_BAD_SETTINGS = 2
+EXIT_POOL_BUSY = 3
 
 
 def day(value: str) -> date:
@@ -394,6 +396,27 @@ def logs_to(stream: TextIO) -> Iterator[None]:
         root.removeHandler(handler)
 
 
+class PoolBusyError(RuntimeError):
+    """Other runs hold (or wait for) the pool slots this run needs."""
+
+
+def busy_message(command: str, home: Path, holders: list[PoolHolder]) -> str:
+    lines = [
+        f"{command} did not start: runs of the Dagster instance in {home} hold or wait for the pool slots it "
+        "needs, so it would wait behind them:",
+        *(f"  {holder.describe()}" for holder in holders),
+        "Wait for them to finish, or stop them (Ctrl-C where they run; a run launched from the Dagster UI: "
+        "Terminate), then run again.",
+    ]
+    if any(holder.owner is None for holder in holders):
+        lines.append(
+            "A run without a run lock whose process is gone keeps its slots until it is ended: force its "
+            "termination in the Dagster UI (run monitoring then frees its slots), or run "
+            "`dagster run delete -f <run id>` (which deletes its history too)."
+        )
+    return "\n".join(lines)
+
+
 def execute_job(
     job_name: str, tags: dict, run_config: dict, home: Path, command: str
 ) -> dg.ExecuteInProcessResult | None:
@@ -409,19 +432,27 @@ def execute_job(
     # per step.
     output_path = home / "cli_output" / f"{run_id}.log"
     output_path.parent.mkdir(exist_ok=True)
-    with (
-        dg.DagsterInstance.get() as instance,
-        output_path.open("w", encoding="utf-8") as output,
-        contextlib.redirect_stdout(output),
-        logs_to(output),
-    ):
-        result = job.execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            tags=tags,
-            run_config={"loggers": {"progress": {}}, **run_config},
-            raise_on_error=False,
-        )
+    with dg.DagsterInstance.get() as instance:
+        # a run killed earlier (its process gone) still holds its pool slots: free them, saying so
+        for crashed in recover_crashed_runs(instance):
+            print(f"tokenbooks: {crashed.describe()}")
+        # a live run holding the pool would make this one wait (spinning a core, deaf to Ctrl-C): refuse instead
+        holders = pool_holders(instance)
+        if holders:
+            raise PoolBusyError(busy_message(command, home, holders))
+        with (
+            output_path.open("w", encoding="utf-8") as output,
+            contextlib.redirect_stdout(output),
+            logs_to(output),
+            run_lock(instance, run_id),  # released by the kernel if this process dies: see run_recovery
+        ):
+            result = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                tags=tags,
+                run_config={"loggers": {"progress": {}}, **run_config},
+                raise_on_error=False,
+            )
     if not result.success:
         failed = ", ".join(sorted(result.get_failed_step_keys())) or "none"
         print(
@@ -493,6 +524,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"tokenbooks: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    except PoolBusyError as error:
+        print(f"tokenbooks: {error}", file=sys.stderr)
+        return EXIT_POOL_BUSY
 
 
 if __name__ == "__main__":

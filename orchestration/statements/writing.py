@@ -1,15 +1,17 @@
 """Statement files on disk: ``<statements dir>/<YYYY-MM>/<organization>.{csv,html,pdf}``.
 
-Files are written atomically (a temporary file renamed into place). A closed statement's files are written
-once, as closed, and never again, even if the renderer changes later: ``<YYYY-MM>/closed-statements.json``
-records each one (its statement_hash and the SHA-256 of every file) when it is first written closed. An open
-month's directory otherwise mirrors the marts: files of an organization without a statement are removed.
+Files are written atomically (a temporary ``.<file name>.<random>.partial`` renamed into place; one that a
+killed writer left behind is removed by the next). A closed statement's files are written once, as closed, and
+never again, even if the renderer changes later: ``<YYYY-MM>/closed-statements.json`` records each one (its
+statement_hash and the SHA-256 of every file) when it is first written closed. An open month's directory
+otherwise mirrors the marts: files of an organization without a statement are removed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -25,6 +27,9 @@ STATEMENTS_DIR_ENV = "TOKENBOOKS_STATEMENTS_DIR"
 CLOSED_RECORD_NAME = "closed-statements.json"
 STATEMENTS_DIR_NAME = "statements"
 DEFAULT_STATEMENTS_DIR = Path("data") / STATEMENTS_DIR_NAME
+PARTIAL_SUFFIX = ".partial"
+
+log = logging.getLogger(__name__)
 
 
 def statements_dir(warehouse: Warehouse | Path) -> Path:
@@ -65,7 +70,9 @@ class MonthWritten:
 def _write_atomically(path: Path, content: bytes) -> None:
     if path.exists() and path.read_bytes() == content:
         return  # unchanged: leave the file (and its modification time) alone
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as temporary:
+    with tempfile.NamedTemporaryFile(
+        dir=path.parent, prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, delete=False
+    ) as temporary:
         temporary.write(content)
     os.chmod(temporary.name, 0o644)  # readable like any other file here, not the temporary file's 0600
     os.replace(temporary.name, path)
@@ -90,6 +97,8 @@ def write_month(warehouse: Warehouse | Path, billing_month: date, root: Path) ->
     """Write every statement of ``billing_month`` from the marts in ``warehouse`` under ``root``."""
     directory = month_dir(root, billing_month)
     directory.mkdir(parents=True, exist_ok=True)
+    for partial in directory.glob(f".*{PARTIAL_SUFFIX}"):  # half written by a writer that was killed
+        partial.unlink()
     statements = read_statements(warehouse, billing_month)
     closed_record_path = directory / CLOSED_RECORD_NAME
     closed_record = _read_closed_record(closed_record_path)
@@ -106,6 +115,7 @@ def write_month(warehouse: Warehouse | Path, billing_month: date, root: Path) ->
                 written.append(files[extension])
             if statement.is_closed:
                 closed_record[statement.organization_id] = _closed_entry(statement, files)
+            log.info("wrote the statement files of %s for %s", statement.organization_id, f"{billing_month:%Y-%m}")
         for extension, path in files.items():
             sizes[extension] += path.stat().st_size
     if closed_record:

@@ -283,3 +283,13 @@ def test_the_command_writes_a_month_and_says_where(billing, november, tmp_path, 
 
     assert code == 0, out.getvalue()
     assert f"2026-11  2 statement(s)  {billing['statements'] / '2026-11'}" in out.getvalue()
+
+
+def test_a_file_half_written_by_a_killed_writer_is_removed_by_the_next(billing, november):
+    _, directory = november
+    before = files_of(directory)
+    (directory / ".org_acme.pdf.k1ll3d.partial").write_bytes(b"%PDF-1.4 cut short")
+
+    write_month(billing["warehouse"], NOVEMBER, billing["statements"])
+
+    assert files_of(directory) == before
