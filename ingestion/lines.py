@@ -1,0 +1,419 @@
+"""Delivered lines: landing files read as text lines whatever their bytes, and the checks on a line's JSON text.
+
+Every reader of landing files goes through here (the loader, and the window discovery of ``tokenbooks run``),
+so a hostile line is a bad record to all of them and never stops a scan.
+
+**Reading.** DuckDB's CSV reader splits files into lines fast (all cores, gzip included), but it refuses a whole
+file for one line that is not UTF-8, a NUL byte, line endings mixed within a file, or a damaged gzip stream.
+``LineReader`` runs the caller's query over DuckDB's reader first; only when it fails, each file DuckDB cannot
+read on its own is read again here, byte by byte, into a clean copy that DuckDB reads instead, with the same
+lines in the same places (lines end at LF, CRLF or a lone CR, as DuckDB's reader reads them; a UTF-8
+byte-order mark at the start of a file is dropped, as DuckDB drops it). Its faults, quarantined by the loader:
+
+* a line that is not valid UTF-8 (``not valid UTF-8``) or holds a NUL byte (``contains a NUL byte``) is replaced
+  by its escaped bytes (``escape_bytes``: each byte that is not UTF-8, NUL, CR and LF as ``\\xNN``, each backslash
+  doubled; ``unescape`` gives the bytes back);
+* a file most of whose lines are not UTF-8 text (UTF-16, binary), or that starts with a UTF-16 or UTF-32
+  byte-order mark, is refused as a whole: one fault line holding its first bytes, escaped;
+* a ``.gz`` file is decompressed member by member, each member's CRC checked. A truncated file keeps its complete
+  lines and the partial line after the break is one fault; from corrupt data (or a CRC that does not match) on,
+  nothing of the damaged member is kept, and the rest of the file is one fault; trailing bytes that are not gzip
+  are one fault; a file that is not gzip at all is refused.
+
+**JSON text.** DuckDB's JSON parser is lenient where other readers are not: it accepts ``NaN`` and ``Infinity``,
+trailing commas, numbers no double or PostgreSQL ``numeric`` can hold, and any depth (DuckDB's own
+``read_json`` stops at 128 levels, Python's ``json`` near 1,000, a PostgreSQL ``jsonb`` at its stack limit).
+``json_problem_sql`` refuses such text so that every warehouse and reader sees the same records. It costs one
+cheap scan per line: the exact check (strings blanked out, then the tokens and the nesting read) runs only on
+the rare lines that scan flags.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tempfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+
+import duckdb
+
+from ingestion.redaction import safe_message
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Reasons a line (or a file, or part of one) is refused; they never quote the data.
+NOT_UTF8 = "not valid UTF-8"
+NUL_BYTE = "contains a NUL byte"
+MALFORMED_JSON = "malformed JSON"
+NOT_AN_OBJECT = "not a JSON object"
+MAX_JSON_DEPTH = 64
+TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+# A number must fit a double (finite); its exponent must stay within +-999 and its literal within 1,000
+# characters, so that PostgreSQL's numeric (jsonb) holds it too.
+MAX_NUMBER_EXPONENT_DIGITS = 3
+MAX_NUMBER_CHARS = 1000
+NUMBER_OUT_OF_RANGE = "number out of range (beyond a double)"
+NOT_A_GZIP_FILE = "not a gzip file (the file name ends in .gz)"
+GZIP_TRUNCATED = "gzip file truncated: the rest of the file is missing"
+GZIP_CORRUPT = "corrupt gzip data: nothing from the damaged gzip member on is loaded"
+GZIP_TRAILING_BYTES = "bytes after the last gzip member are not gzip data"
+UTF16_FILE = "not a UTF-8 text file: it starts with a UTF-16 or UTF-32 byte-order mark"
+
+
+def not_text_file(bad: int, lines: int) -> str:
+    return f"not a UTF-8 text file: {bad} of its {lines} lines are not UTF-8 text"
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+GZIP_MAGIC = b"\x1f\x8b"
+# How many bytes of a refused file (or of bytes after a gzip break) its fault line shows.
+HEAD_BYTES = 256
+BLOCK_BYTES = 1 << 20
+_NEWLINE = re.compile(rb"\r\n|\r|\n")
+_ESCAPED = re.compile(r"\\(\\|x[0-9a-f]{2})")
+
+
+def escape_bytes(data: bytes) -> str:
+    """Text for bytes that are not all UTF-8 text: UTF-8 kept, every other byte and NUL, CR and LF written as
+    ``\\xNN``, every backslash doubled, so the bytes come back exactly (``unescape``)."""
+    # 0x5C never occurs inside a multi-byte UTF-8 sequence: doubling it first cannot break one
+    text = data.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+    return text.replace("\x00", "\\x00").replace("\r", "\\x0d").replace("\n", "\\x0a")
+
+
+def unescape(text: str) -> bytes:
+    """The bytes an ``escape_bytes`` text stands for."""
+    out = bytearray()
+    position = 0
+    for match in _ESCAPED.finditer(text):
+        out += text[position : match.start()].encode()
+        token = match.group(1)
+        out += b"\\" if token == "\\" else bytes([int(token[1:], 16)])
+        position = match.end()
+    out += text[position:].encode()
+    return bytes(out)
+
+
+class LineReadError(RuntimeError):
+    """Reading landing files failed for a reason other than their bytes; the message quotes no data."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A line of a clean copy that stands for bytes DuckDB could not read: quarantined with ``reason``.
+    ``line_number`` is None when the fault is the whole file."""
+
+    path: str
+    line_number: int | None
+    reason: str
+
+
+class _GzipDamage(Exception):
+    def __init__(self, reason: str, head: bytes = b""):
+        super().__init__(reason)
+        self.reason = reason
+        self.head = head
+
+
+def _gunzip(file: BinaryIO) -> Iterator[bytes | None]:
+    """The decompressed bytes of each gzip member, then None once the member is complete and its CRC checked.
+    Raises ``_GzipDamage`` at the first damage. An empty file holds no member."""
+    data = file.read(BLOCK_BYTES)
+    if not data:
+        return
+    if not data.startswith(GZIP_MAGIC):
+        raise _GzipDamage(NOT_A_GZIP_FILE, data[:HEAD_BYTES])
+    decoder = zlib.decompressobj(wbits=31)
+    while True:
+        try:
+            # bounded output: a small compressed block may expand enormously
+            out = decoder.decompress(data, BLOCK_BYTES)
+            data = decoder.unconsumed_tail
+        except zlib.error as error:  # invalid deflate data, or a CRC or length that does not match
+            raise _GzipDamage(f"{GZIP_CORRUPT} ({error})") from None
+        if out:
+            yield out
+        if decoder.eof:
+            yield None
+            rest = decoder.unused_data
+            if len(rest) < len(GZIP_MAGIC):
+                rest += file.read(BLOCK_BYTES)
+            if not rest:
+                return
+            if not rest.startswith(GZIP_MAGIC):
+                raise _GzipDamage(GZIP_TRAILING_BYTES, rest[:HEAD_BYTES])
+            decoder, data = zlib.decompressobj(wbits=31), rest
+            continue
+        if not data:
+            data = file.read(BLOCK_BYTES)
+            if not data:
+                raise _GzipDamage(GZIP_TRUNCATED)
+
+
+def _plain(file: BinaryIO) -> Iterator[bytes | None]:
+    while block := file.read(BLOCK_BYTES):
+        yield block
+
+
+@dataclass
+class _CleanCopy:
+    """Writes the clean copy of one file: its lines, LF-terminated, with faults escaped."""
+
+    source: str
+    out: BinaryIO
+    lines: int = 0
+    nonblank: int = 0
+    bad: int = 0
+    faults: list[Fault] = field(default_factory=list)
+    _pending: list[bytes] = field(default_factory=list)
+
+    def feed(self, block: bytes) -> None:
+        """Split a block into lines; a line (or a CR that may start a CRLF) running past the block waits."""
+        ends_line = self._pending and self._pending[-1].endswith(b"\r")
+        if not ends_line and b"\n" not in block and b"\r" not in block:
+            self._pending.append(block)  # the middle of a long line: joined once, when it ends
+            return
+        if self._pending:
+            block = b"".join([*self._pending, block])
+            self._pending = []
+        held = b"\r" if block.endswith(b"\r") else b""
+        parts = _NEWLINE.split(block[: len(block) - len(held)])
+        last = parts.pop()
+        for line in parts:
+            self._line(line)
+        if last or held:
+            self._pending = [last + held]
+
+    def finish(self) -> None:
+        if self._pending:
+            rest = b"".join(self._pending)
+            self._pending = []
+            for line in _NEWLINE.split(rest)[: -1 if rest.endswith((b"\r", b"\n")) else None]:
+                self._line(line)
+
+    def partial(self) -> bytes:
+        """The bytes after the last line end (a line cut short), taken out of the copy."""
+        rest = b"".join(self._pending)
+        self._pending = []
+        return rest
+
+    def _line(self, line: bytes) -> None:
+        self.lines += 1
+        if self.lines == 1 and line.startswith(UTF8_BOM):
+            line = line[len(UTF8_BOM) :]
+        if line.strip(b" \t"):
+            self.nonblank += 1
+        try:
+            reason = NUL_BYTE if "\x00" in line.decode("utf-8") else None
+        except UnicodeDecodeError:
+            reason = NOT_UTF8
+        if reason is None:
+            self.out.write(line + b"\n")
+            return
+        self.bad += 1
+        self.fault(line, reason, self.lines)
+
+    def fault(self, data: bytes, reason: str, line_number: int | None) -> None:
+        self.out.write(escape_bytes(data).encode() + b"\n")
+        self.faults.append(Fault(self.source, line_number, reason))
+
+    def mark(self) -> tuple[int, int, int, int, int, list[bytes]]:
+        return (self.out.tell(), self.lines, self.nonblank, self.bad, len(self.faults), list(self._pending))
+
+    def rewind(self, mark: tuple[int, int, int, int, int, list[bytes]]) -> None:
+        position, self.lines, self.nonblank, self.bad, faults, self._pending = mark
+        self.out.seek(position)
+        self.out.truncate()
+        del self.faults[faults:]
+
+
+def clean_copy(path: Path, out_path: Path) -> list[Fault]:
+    """Write ``path``'s lines to ``out_path`` as UTF-8 text DuckDB's reader accepts, and return its faults."""
+    source = str(path)
+    with path.open("rb") as file, out_path.open("w+b") as out:
+        head = file.read(HEAD_BYTES)
+        file.seek(0)
+        copy = _CleanCopy(source, out)
+        if not path.name.endswith(".gz") and head.startswith(UTF16_BOMS):
+            copy.fault(head, UTF16_FILE, None)
+            return copy.faults
+        mark = copy.mark()
+        try:
+            for block in (_gunzip if path.name.endswith(".gz") else _plain)(file):
+                if block is None:  # a complete, checked gzip member: nothing before it is rolled back
+                    mark = copy.mark()
+                else:
+                    copy.feed(block)
+            copy.finish()
+        except _GzipDamage as damage:
+            if damage.reason == NOT_A_GZIP_FILE:
+                copy.fault(damage.head, damage.reason, None)
+            elif damage.reason == GZIP_TRAILING_BYTES:  # every member before them is complete and checked
+                copy.finish()
+                copy.fault(damage.head, damage.reason, copy.lines + 1)
+            else:
+                if damage.reason != GZIP_TRUNCATED:  # nothing the damaged member gave can be trusted
+                    copy.rewind(mark)
+                # a cut changes no byte before it: the complete lines stay, the line cut short is the fault
+                copy.fault(copy.partial(), damage.reason, copy.lines + 1)
+            return copy.faults
+        if copy.bad * 2 > copy.nonblank and copy.lines > 0:
+            reason = not_text_file(copy.bad, copy.nonblank)
+            copy.rewind((0, 0, 0, 0, 0, []))
+            copy.fault(head, reason, None)
+        return copy.faults
+
+
+def read_lines_sql(files: Sequence[str], renamed: dict[str, str] | None = None) -> str:
+    """A relation of ``(filename, line)``: every line of the files in order (a blank line is NULL).
+    ``renamed`` maps a clean copy read in place of a file back to the file's name."""
+    file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+    filename = "filename"
+    if renamed:
+        cases = " ".join(f"when {_sql_str(copy)} then {_sql_str(original)}" for copy, original in renamed.items())
+        filename = f"case filename {cases} else filename end"
+    return f"""(
+        select {filename} as filename, line
+        from read_csv({file_list}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(0),
+                      quote = '', escape = '', auto_detect = false, filename = true,
+                      max_line_size = 1073741824)
+    )"""
+
+
+class LineReader:
+    """Runs queries over landing files' lines: DuckDB's reader first, clean copies for the files it refuses.
+
+    ``faults`` holds the faults of the clean copies made by the last ``run``; the copies live in a temporary
+    directory until ``close``.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, label: str = ""):
+        self.con = con
+        self.label = label
+        self.faults: list[Fault] = []
+        self._spool: Path | None = None
+
+    def run(self, files: Sequence[Path], query: Callable[[str], T]) -> T:
+        """``query(lines)`` with ``lines`` a relation of ``(filename, line)`` over ``files`` in order."""
+        names = [str(f) for f in files]
+        self.faults = []
+        try:
+            return query(read_lines_sql(names))
+        except duckdb.Error as error:
+            failure = error
+        refused = [name for name in names if not self._duckdb_reads(name)]
+        if not refused:  # not a file DuckDB cannot read: some other failure, whose message may quote data
+            raise LineReadError(f"{self.label or 'reading landing files'}: {safe_message(failure)}") from None
+        copies = {}
+        for name in refused:
+            log.warning("%s%s: DuckDB cannot read it as UTF-8 lines; reading it byte by byte", self._prefix, name)
+            copy = self._spool_dir() / f"{len(copies):06d}.jsonl"
+            self.faults.extend(clean_copy(Path(name), copy))
+            copies[name] = str(copy)
+        renamed = {copy: name for name, copy in copies.items()}
+        return query(read_lines_sql([copies.get(name, name) for name in names], renamed))
+
+    @property
+    def _prefix(self) -> str:
+        return f"{self.label}: " if self.label else ""
+
+    def _duckdb_reads(self, name: str) -> bool:
+        try:
+            self.con.execute(f"select count(*) from {read_lines_sql([name])}").fetchone()
+        except duckdb.Error:
+            return False
+        return True
+
+    def _spool_dir(self) -> Path:
+        if self._spool is None:
+            self._spool = Path(tempfile.mkdtemp(prefix="tokenbooks-lines-"))
+        return self._spool
+
+    def close(self) -> None:
+        if self._spool is not None:
+            shutil.rmtree(self._spool, ignore_errors=True)
+            self._spool = None
+
+    def __enter__(self) -> LineReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def store_faults(con: duckdb.DuckDBPyConnection, faults: Iterable[Fault], table: str = "_faults") -> None:
+    """The faults as a DuckDB temp table ``(filename, line_number, reason, whole_file)``."""
+    rows = list(faults)
+    con.execute(
+        f"create or replace temp table {table} as "
+        "select unnest(?::varchar[]) as filename, unnest(?::bigint[]) as line_number, "
+        "unnest(?::varchar[]) as reason, unnest(?::boolean[]) as whole_file",
+        [
+            [f.path for f in rows],
+            [1 if f.line_number is None else f.line_number for f in rows],
+            [f.reason for f in rows],
+            [f.line_number is None for f in rows],
+        ],
+    )
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --- checks on a line's JSON text ------------------------------------------------------------------------------
+
+JSON_STRING_PATTERN = r'"(?:[^"\\]|\\.)*"'
+# Text that may hold what DuckDB's parser accepts and other readers do not (no false negatives; a string may
+# match too, then the exact check clears it): NaN/Infinity literals, a trailing comma, a number with a
+# three-digit exponent or a hundred digits.
+SUSPECT_PATTERN = r"[:,\[]\s*[-+]?(?i:nan|inf)|,\s*[\]}]|[eE][+-]?\d{3}|\d{100}"
+NUMBER_PATTERN = r"-?\d[0-9.eE+-]*"
+
+
+def _brackets(text: str) -> str:
+    """How many ``[`` and ``{`` a text holds (inside strings too): an upper bound of its depth."""
+    return f"(length({text}) - length(replace(replace({text}, '[', ''), '{{', '')))"
+
+
+def _deeper_than(skeleton: str, depth: int) -> str:
+    """True when a string of balanced brackets nests deeper than ``depth``: each pass takes out the innermost
+    pairs, so the string is empty after ``depth`` passes exactly when it nests no deeper."""
+    for _ in range(depth):
+        skeleton = f"regexp_replace({skeleton}, '\\[\\]|\\{{\\}}', '', 'g')"
+    return f"({skeleton} <> '')"
+
+
+def json_problem_sql(line: str) -> str:
+    """SQL over a line that DuckDB's ``json_valid`` accepts: the reason other readers would refuse its JSON
+    (``MALFORMED_JSON``, ``TOO_DEEP``, ``NUMBER_OUT_OF_RANGE``), else NULL.
+
+    Evaluated lazily: the exact part (``CASE`` branches only run on the rows they select) only for lines the
+    cheap scan flags.
+    """
+    blanked = f"regexp_replace({line}, {_sql_str(JSON_STRING_PATTERN)}, '\"\"', 'g')"
+    skeleton = f"regexp_replace({blanked}, '[^\\[\\]{{}}]', '', 'g')"
+    literal = f"regexp_matches(regexp_replace({blanked}, 'true|false|null', '', 'g'), '[a-df-zA-DF-Z]')"
+    trailing_comma = f"regexp_matches({blanked}, ',\\s*[\\]}}]')"
+    exponent = f"'[eE][+-]?0*[1-9]\\d{{{MAX_NUMBER_EXPONENT_DIGITS}}}'"
+    number_out_of_range = (
+        f"list_bool_or(list_transform(regexp_extract_all({blanked}, {_sql_str(NUMBER_PATTERN)}), lambda n: "
+        f"coalesce(not isfinite(try_cast(n as double)), true) or length(n) > {MAX_NUMBER_CHARS} "
+        f"or regexp_matches(n, {exponent})))"
+    )
+    suspect = f"{_brackets(line)} > {MAX_JSON_DEPTH} or regexp_matches({line}, {_sql_str(SUSPECT_PATTERN)})"
+    deep = f"case when {_brackets(line)} > {MAX_JSON_DEPTH} then {_deeper_than(skeleton, MAX_JSON_DEPTH)} end"
+    return f"""case when {suspect} then (
+        case
+            when {literal} or {trailing_comma} then {_sql_str(MALFORMED_JSON)}
+            when {deep} then {_sql_str(TOO_DEEP)}
+            when {number_out_of_range} then {_sql_str(NUMBER_OUT_OF_RANGE)}
+        end) end"""
