@@ -14,11 +14,14 @@ byte-order mark at the start of a file is dropped, as DuckDB drops it). Its faul
   by its escaped bytes (``escape_bytes``: each byte that is not UTF-8, NUL, CR and LF as ``\\xNN``, each backslash
   doubled; ``unescape`` gives the bytes back);
 * a file most of whose lines are not UTF-8 text (UTF-16, binary), or that starts with a UTF-16 or UTF-32
-  byte-order mark, is refused as a whole: one fault line holding its first bytes, escaped;
+  byte-order mark, is refused as a whole: one fault;
 * a ``.gz`` file is decompressed member by member, each member's CRC checked. A truncated file keeps its complete
-  lines and the partial line after the break is one fault; from corrupt data (or a CRC that does not match) on,
-  nothing of the damaged member is kept, and the rest of the file is one fault; trailing bytes that are not gzip
-  are one fault; a file that is not gzip at all is refused.
+  lines, and the rest, from the line cut short on, is one fault; from corrupt data (or a CRC that does not
+  match) on, nothing of the damaged member is kept and the rest of the file is one fault; trailing bytes that
+  are not gzip are one fault; a file that is not gzip at all is refused.
+
+A fault that is a file or the rest of one is a line saying so (``file_note``: where, the file's size and the
+start of its SHA-256), never the bytes: they need not be text, and redaction could not vouch for them.
 
 **JSON text.** DuckDB's JSON parser is lenient where other readers are not: it accepts ``NaN`` and ``Infinity``,
 trailing commas, numbers no double or PostgreSQL ``numeric`` can hold, and any depth (DuckDB's own
@@ -30,6 +33,7 @@ the rare lines that scan flags.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import shutil
@@ -74,8 +78,6 @@ def not_text_file(bad: int, lines: int) -> str:
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 GZIP_MAGIC = b"\x1f\x8b"
-# How many bytes of a refused file (or of bytes after a gzip break) its fault line shows.
-HEAD_BYTES = 256
 BLOCK_BYTES = 1 << 20
 _NEWLINE = re.compile(rb"\r\n|\r|\n")
 _ESCAPED = re.compile(r"\\(\\|x[0-9a-f]{2})")
@@ -109,18 +111,21 @@ class LineReadError(RuntimeError):
 @dataclass(frozen=True)
 class Fault:
     """A line of a clean copy that stands for bytes DuckDB could not read: quarantined with ``reason``.
-    ``line_number`` is None when the fault is the whole file."""
+
+    A line that is not UTF-8 or holds a NUL byte is there as its escaped bytes (``escaped``); a file, or the
+    rest of one, that is not loaded as its ``file_note``. ``line_number`` is None when it is the whole file.
+    """
 
     path: str
     line_number: int | None
     reason: str
+    escaped: bool = False
 
 
 class _GzipDamage(Exception):
-    def __init__(self, reason: str, head: bytes = b""):
+    def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-        self.head = head
 
 
 def _gunzip(file: BinaryIO) -> Iterator[bytes | None]:
@@ -130,7 +135,7 @@ def _gunzip(file: BinaryIO) -> Iterator[bytes | None]:
     if not data:
         return
     if not data.startswith(GZIP_MAGIC):
-        raise _GzipDamage(NOT_A_GZIP_FILE, data[:HEAD_BYTES])
+        raise _GzipDamage(NOT_A_GZIP_FILE)
     decoder = zlib.decompressobj(wbits=31)
     while True:
         try:
@@ -149,7 +154,7 @@ def _gunzip(file: BinaryIO) -> Iterator[bytes | None]:
             if not rest:
                 return
             if not rest.startswith(GZIP_MAGIC):
-                raise _GzipDamage(GZIP_TRAILING_BYTES, rest[:HEAD_BYTES])
+                raise _GzipDamage(GZIP_TRAILING_BYTES)
             decoder, data = zlib.decompressobj(wbits=31), rest
             continue
         if not data:
@@ -163,11 +168,22 @@ def _plain(file: BinaryIO) -> Iterator[bytes | None]:
         yield block
 
 
+def file_note(path: Path, line_number: int | None) -> str:
+    """What a fault line says of a file (part) that is not loaded: where, and which file exactly (size and the
+    start of its SHA-256), never its bytes (they need not be text, so redaction could not vouch for them)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while block := file.read(BLOCK_BYTES):
+            digest.update(block)
+    part = "the whole file" if line_number is None else f"the file from line {line_number} on"
+    return f"[not loaded: {part}; file of {path.stat().st_size} bytes, sha256 {digest.hexdigest()[:16]}]"
+
+
 @dataclass
 class _CleanCopy:
     """Writes the clean copy of one file: its lines, LF-terminated, with faults escaped."""
 
-    source: str
+    path: Path
     out: BinaryIO
     lines: int = 0
     nonblank: int = 0
@@ -199,12 +215,6 @@ class _CleanCopy:
             for line in _NEWLINE.split(rest)[: -1 if rest.endswith((b"\r", b"\n")) else None]:
                 self._line(line)
 
-    def partial(self) -> bytes:
-        """The bytes after the last line end (a line cut short), taken out of the copy."""
-        rest = b"".join(self._pending)
-        self._pending = []
-        return rest
-
     def _line(self, line: bytes) -> None:
         self.lines += 1
         if self.lines == 1 and line.startswith(UTF8_BOM):
@@ -219,17 +229,21 @@ class _CleanCopy:
             self.out.write(line + b"\n")
             return
         self.bad += 1
-        self.fault(line, reason, self.lines)
+        self.out.write(escape_bytes(line).encode() + b"\n")
+        self.faults.append(Fault(str(self.path), self.lines, reason, escaped=True))
 
-    def fault(self, data: bytes, reason: str, line_number: int | None) -> None:
-        self.out.write(escape_bytes(data).encode() + b"\n")
-        self.faults.append(Fault(self.source, line_number, reason))
+    def file_fault(self, reason: str, line_number: int | None) -> None:
+        """The file, or the rest of it from a line on, is not loaded: one fault line describing it."""
+        self._pending = []
+        self.out.write(file_note(self.path, line_number).encode() + b"\n")
+        self.faults.append(Fault(str(self.path), line_number, reason))
 
     def mark(self) -> tuple[int, int, int, int, int, list[bytes]]:
         return (self.out.tell(), self.lines, self.nonblank, self.bad, len(self.faults), list(self._pending))
 
-    def rewind(self, mark: tuple[int, int, int, int, int, list[bytes]]) -> None:
-        position, self.lines, self.nonblank, self.bad, faults, self._pending = mark
+    def rewind(self, mark: tuple[int, int, int, int, int, list[bytes]] | None = None) -> None:
+        """Back to a mark (default: the start of the file), as if nothing after it had been read."""
+        position, self.lines, self.nonblank, self.bad, faults, self._pending = mark or (0, 0, 0, 0, 0, [])
         self.out.seek(position)
         self.out.truncate()
         del self.faults[faults:]
@@ -237,17 +251,16 @@ class _CleanCopy:
 
 def clean_copy(path: Path, out_path: Path) -> list[Fault]:
     """Write ``path``'s lines to ``out_path`` as UTF-8 text DuckDB's reader accepts, and return its faults."""
-    source = str(path)
+    gzipped = path.name.endswith(".gz")
     with path.open("rb") as file, out_path.open("w+b") as out:
-        head = file.read(HEAD_BYTES)
-        file.seek(0)
-        copy = _CleanCopy(source, out)
-        if not path.name.endswith(".gz") and head.startswith(UTF16_BOMS):
-            copy.fault(head, UTF16_FILE, None)
+        copy = _CleanCopy(path, out)
+        if not gzipped and file.read(len(UTF16_BOMS[-1])).startswith(UTF16_BOMS):
+            copy.file_fault(UTF16_FILE, None)
             return copy.faults
+        file.seek(0)
         mark = copy.mark()
         try:
-            for block in (_gunzip if path.name.endswith(".gz") else _plain)(file):
+            for block in (_gunzip if gzipped else _plain)(file):
                 if block is None:  # a complete, checked gzip member: nothing before it is rolled back
                     mark = copy.mark()
                 else:
@@ -255,20 +268,22 @@ def clean_copy(path: Path, out_path: Path) -> list[Fault]:
             copy.finish()
         except _GzipDamage as damage:
             if damage.reason == NOT_A_GZIP_FILE:
-                copy.fault(damage.head, damage.reason, None)
+                copy.file_fault(damage.reason, None)
             elif damage.reason == GZIP_TRAILING_BYTES:  # every member before them is complete and checked
                 copy.finish()
-                copy.fault(damage.head, damage.reason, copy.lines + 1)
+                copy.file_fault(damage.reason, copy.lines + 1)
             else:
-                if damage.reason != GZIP_TRUNCATED:  # nothing the damaged member gave can be trusted
+                # A cut changes no byte before it: the complete lines stay and the rest, from the line cut short
+                # on, is the fault. Corrupt data (or a CRC that does not match) may have changed any byte of its
+                # member: nothing it gave is kept.
+                if damage.reason != GZIP_TRUNCATED:
                     copy.rewind(mark)
-                # a cut changes no byte before it: the complete lines stay, the line cut short is the fault
-                copy.fault(copy.partial(), damage.reason, copy.lines + 1)
+                copy.file_fault(damage.reason, copy.lines + 1)
             return copy.faults
-        if copy.bad * 2 > copy.nonblank and copy.lines > 0:
+        if copy.bad * 2 > copy.nonblank:
             reason = not_text_file(copy.bad, copy.nonblank)
-            copy.rewind((0, 0, 0, 0, 0, []))
-            copy.fault(head, reason, None)
+            copy.rewind()
+            copy.file_fault(reason, None)
         return copy.faults
 
 
@@ -350,17 +365,19 @@ class LineReader:
 
 
 def store_faults(con: duckdb.DuckDBPyConnection, faults: Iterable[Fault], table: str = "_faults") -> None:
-    """The faults as a DuckDB temp table ``(filename, line_number, reason, whole_file)``."""
+    """The faults as a DuckDB temp table ``(filename, line_number, reason, whole_file, escaped)``, a whole file's
+    fault at line 1 of its clean copy."""
     rows = list(faults)
     con.execute(
         f"create or replace temp table {table} as "
         "select unnest(?::varchar[]) as filename, unnest(?::bigint[]) as line_number, "
-        "unnest(?::varchar[]) as reason, unnest(?::boolean[]) as whole_file",
+        "unnest(?::varchar[]) as reason, unnest(?::boolean[]) as whole_file, unnest(?::boolean[]) as escaped",
         [
             [f.path for f in rows],
             [1 if f.line_number is None else f.line_number for f in rows],
             [f.reason for f in rows],
             [f.line_number is None for f in rows],
+            [f.escaped for f in rows],
         ],
     )
 

@@ -66,7 +66,7 @@ QUARANTINE_COLUMNS = (
     ("_line_hash", "varchar"),
     ("_batch_id", "varchar"),
     ("_loaded_at", "timestamp"),
-    # true when raw_line holds escaped bytes (not UTF-8, a NUL byte, a damaged file): ingestion.lines.unescape
+    # true when raw_line holds escaped bytes (a line not UTF-8 or with a NUL byte): ingestion.lines.unescape
     ("raw_line_escaped", "boolean"),
 )
 LOAD_BATCH_COLUMNS = (
@@ -300,15 +300,9 @@ def _stage_chunk(
     store_faults(con, reader.faults)
     if reader.faults:
         fault_join = "left join _faults x on x.filename = l.filename and x.line_number = l.seq - f.first_seq + 1"
-        fault_columns = "x.reason as fault, coalesce(x.whole_file, false) as whole_file"
-        # a fault is quarantined even when its escaped bytes are empty (a gzip stream broken at a line end)
-        not_blank = "(trim(coalesce(l.line, '')) <> '' or x.reason is not null)"
+        fault_columns = "x.reason as fault, coalesce(x.whole_file, false) as whole_file, x.escaped"
     else:
-        fault_join, fault_columns, not_blank = (
-            "",
-            "null::varchar as fault, false as whole_file",
-            ("trim(coalesce(l.line, '')) <> ''"),
-        )
+        fault_join, fault_columns = "", "null::varchar as fault, false as whole_file, false as escaped"
     # 2. parse once, validate and type every field; line numbers are per file. JSON that DuckDB's lenient
     # parser accepts but other readers refuse (NaN, trailing commas, numbers beyond a double, deep nesting) is
     # refused here too, so every warehouse and reader sees the same records.
@@ -324,7 +318,7 @@ def _stage_chunk(
             from _lines l
             join file_starts f on f.filename = l.filename
             {fault_join}
-            where {not_blank}
+            where trim(coalesce(l.line, '')) <> ''
         ),
         screened as (
             select *, fault is null and json_valid(line) as is_json from numbered
@@ -339,7 +333,7 @@ def _stage_chunk(
     """)
     con.execute(f"""
         create or replace temp table _checked as
-        select filename, seq, line, line_number, whole_file, fault, j,
+        select filename, seq, line, line_number, whole_file, fault, escaped, j,
                case
                    when fault is not null then fault
                    when problem is not null then problem
@@ -375,7 +369,7 @@ def _stage_chunk(
     con.execute(f"""
         create or replace temp table _bad as
         with bad as (
-            select seq, filename, reason, fault is not null as raw_line_escaped,
+            select seq, filename, reason, coalesce(escaped, false) as raw_line_escaped,
                    case when whole_file then null else line_number end as line_number,
                    {redact_sql("line")} as raw_line,
                    {redact_sql("record_id")} as record_id

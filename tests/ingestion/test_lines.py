@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import re
@@ -56,6 +57,10 @@ def lines_of(con: duckdb.DuckDBPyConnection, path) -> list[str | None]:
     return [line for (line,) in con.execute(f"select line from {read_lines_sql([str(path)])}").fetchall()]
 
 
+def note(data: bytes, part: str) -> str:
+    return f"[not loaded: {part}; file of {len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]}]"
+
+
 @pytest.mark.parametrize(
     ("name", "data", "lines", "faults"),
     [
@@ -69,70 +74,67 @@ def lines_of(con: duckdb.DuckDBPyConnection, path) -> list[str | None]:
             "bad bytes.jsonl",
             b'{"a":1}\n{"b":"caf\xe9"}\n{"c":"x\x00y"}\n{"d":4}\n',
             ['{"a":1}', '{"b":"caf\\xe9"}', '{"c":"x\\x00y"}', '{"d":4}'],
-            [(2, NOT_UTF8), (3, NUL_BYTE)],
+            [(2, NOT_UTF8, True), (3, NUL_BYTE, True)],
         ),
         (
             "byte-order marks.jsonl",  # dropped at the start of the file only, as DuckDB's reader does
             b'\xef\xbb\xbf{"a":1}\n\xef\xbb\xbf{"b":2}\n{"c":"\xc3"}\n',
             ['{"a":1}', '\ufeff{"b":2}', '{"c":"\\xc3"}'],
-            [(3, NOT_UTF8)],
+            [(3, NOT_UTF8, True)],
         ),
-        (
-            "utf16.jsonl",
-            '{"a":1}\n'.encode("utf-16"),
-            ['\\xff\\xfe{\\x00"\\x00a\\x00"\\x00:\\x001\\x00}\\x00\\x0a\\x00'],
-            [(None, UTF16_FILE)],
-        ),
+        ("utf16.jsonl", '{"a":1}\n'.encode("utf-16"), ["the whole file"], [(None, UTF16_FILE, False)]),
         (
             "mostly not text.jsonl",  # e.g. Latin-1: more than half of the lines are not UTF-8
             b'{"a":"\xe9"}\n{"b":2}\n{"c":"\xe8"}\n',
-            ['{"a":"\\xe9"}\\x0a{"b":2}\\x0a{"c":"\\xe8"}\\x0a'],
-            [(None, not_text_file(2, 3))],
+            ["the whole file"],
+            [(None, not_text_file(2, 3), False)],
         ),
         ("empty.jsonl.gz", b"", [], []),
-        (
-            "not gzip.jsonl.gz",
-            b'{"a":1}\n',
-            ['{"a":1}\\x0a'],
-            [(None, NOT_A_GZIP_FILE)],
-        ),
+        ("not gzip.jsonl.gz", b'{"a":1}\n', ["the whole file"], [(None, NOT_A_GZIP_FILE, False)]),
         (
             "members.jsonl.gz",  # a line may run across members; bytes after the last one are not gzip
-            gzip.compress(b'{"a":1}\n{"b":') + gzip.compress(b"2}\n") + b"junk",
-            ['{"a":1}', '{"b":2}', "junk"],
-            [(3, GZIP_TRAILING_BYTES)],
+            gzip.compress(b'{"a":1}\n{"b":', mtime=0) + gzip.compress(b"2}\n", mtime=0) + b"junk",
+            ['{"a":1}', '{"b":2}', "the file from line 3 on"],
+            [(3, GZIP_TRAILING_BYTES, False)],
         ),
     ],
 )
 def test_clean_copies_keep_every_line_in_its_place(tmp_path, name, data, lines, faults):
     (tmp_path / name).write_bytes(data)
     found = clean_copy(tmp_path / name, tmp_path / "copy.jsonl")
-    assert found == [Fault(str(tmp_path / name), number, reason) for number, reason in faults]
-    assert lines_of(duckdb.connect(), tmp_path / "copy.jsonl") == lines
+    assert found == [Fault(str(tmp_path / name), number, reason, escaped) for number, reason, escaped in faults]
+    notes = {part: note(data, part) for part in ("the whole file", "the file from line 3 on")}
+    assert lines_of(duckdb.connect(), tmp_path / "copy.jsonl") == [notes.get(line, line) for line in lines]
 
 
 def test_a_truncated_gzip_file_keeps_its_complete_lines(tmp_path):
     data = gzip.compress(b"".join(b'{"n":%d}\n' % n for n in range(20000)), mtime=0)
-    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
+    cut = data[: len(data) // 2]
+    (tmp_path / "cut.jsonl.gz").write_bytes(cut)
     faults = clean_copy(tmp_path / "cut.jsonl.gz", tmp_path / "copy.jsonl")
-    lines = lines_of(duckdb.connect(), tmp_path / "copy.jsonl")
-    *complete, partial = lines
+    *complete, rest = lines_of(duckdb.connect(), tmp_path / "copy.jsonl")
     assert complete == [f'{{"n":{n}}}' for n in range(len(complete))]
     assert 0 < len(complete) < 20000
-    assert f'{{"n":{len(complete)}}}'.startswith(partial)  # the line cut short, as far as it goes
-    assert faults == [Fault(str(tmp_path / "cut.jsonl.gz"), len(lines), GZIP_TRUNCATED)]
+    assert rest == note(cut, f"the file from line {len(complete) + 1} on")
+    assert faults == [Fault(str(tmp_path / "cut.jsonl.gz"), len(complete) + 1, GZIP_TRUNCATED)]
 
 
 def test_corrupt_gzip_data_loads_nothing_of_the_damaged_member(tmp_path):
     # a stored (uncompressed) block with one flipped byte still decompresses: only the CRC tells
     damaged = bytearray(gzip.compress(b"".join(b'{"n":%d}\n' % n for n in range(100)), compresslevel=0, mtime=0))
     damaged[200] ^= 1
-    (tmp_path / "bad.jsonl.gz").write_bytes(gzip.compress(b'{"first":1}\n{"second":', mtime=0) + bytes(damaged))
+    data = gzip.compress(b'{"first":1}\n{"second":', mtime=0) + bytes(damaged)
+    (tmp_path / "bad.jsonl.gz").write_bytes(data)
     faults = clean_copy(tmp_path / "bad.jsonl.gz", tmp_path / "copy.jsonl")
-    # the first member is complete and checked; the line running into the damaged member is the fault
-    assert lines_of(duckdb.connect(), tmp_path / "copy.jsonl") == ['{"first":1}', '{"second":']
-    assert [(f.line_number, f.reason.split(" (")[0]) for f in faults] == [(2, GZIP_CORRUPT)]
-    assert faults[0].reason.endswith("(Error -3 while decompressing data: incorrect data check)")
+    # the first member is complete and checked; from the line running into the damaged member on, nothing loads
+    assert lines_of(duckdb.connect(), tmp_path / "copy.jsonl") == ['{"first":1}', note(data, "the file from line 2 on")]
+    assert faults == [
+        Fault(
+            str(tmp_path / "bad.jsonl.gz"),
+            2,
+            f"{GZIP_CORRUPT} (Error -3 while decompressing data: incorrect data check)",
+        )
+    ]
 
 
 def test_the_reader_uses_duckdb_and_copies_only_the_files_it_refuses(tmp_path, caplog):
@@ -142,7 +144,7 @@ def test_the_reader_uses_duckdb_and_copies_only_the_files_it_refuses(tmp_path, c
     con = duckdb.connect()
     with LineReader(con, label="traces") as reader:
         rows = reader.run([good, bad], lambda lines: con.execute(f"select * from {lines}").fetchall())
-        assert reader.faults == [Fault(str(bad), 2, NOT_UTF8)]
+        assert reader.faults == [Fault(str(bad), 2, NOT_UTF8, escaped=True)]
     assert rows == [(str(good), '{"a":1}'), (str(good), '{"b":2}'), (str(bad), '{"c":3}'), (str(bad), '{"d":"\\xff"}')]
     assert caplog.messages == [f"traces: {bad}: DuckDB cannot read it as UTF-8 lines; reading it byte by byte"]
 
