@@ -5,20 +5,24 @@ so a hostile line is a bad record to all of them and never stops a scan.
 
 **Reading.** DuckDB's CSV reader splits files into lines fast (all cores, gzip included), but it refuses a whole
 file for one line that is not UTF-8, a NUL byte, line endings mixed within a file, or a damaged gzip stream.
-``LineReader`` runs the caller's query over DuckDB's reader first; only when it fails, each file DuckDB cannot
-read on its own is read again here, byte by byte, into a clean copy that DuckDB reads instead, with the same
-lines in the same places (lines end at LF, CRLF or a lone CR, as DuckDB's reader reads them; a UTF-8
-byte-order mark at the start of a file is dropped, as DuckDB drops it). Its faults, quarantined by the loader:
+It also checks no gzip CRC, so corrupt data that still inflates would read as wrong lines. ``LineReader`` runs
+the caller's query over DuckDB's reader first; only when it fails, each file DuckDB cannot read on its own is
+read again here, byte by byte, into a clean copy that DuckDB reads instead, with the same lines in the same
+places (lines end at LF, CRLF or a lone CR, as DuckDB's reader reads them; a UTF-8 byte-order mark at the
+start of a file is dropped, as DuckDB drops it). Every ``.gz`` file is decompressed here first as well (in
+parallel, CRCs checked, no line looked at), and a damaged one is read from a clean copy. The faults of clean
+copies, quarantined by the loader:
 
 * a line that is not valid UTF-8 (``not valid UTF-8``) or holds a NUL byte (``contains a NUL byte``) is replaced
   by its escaped bytes (``escape_bytes``: each byte that is not UTF-8, NUL, CR and LF as ``\\xNN``, each backslash
   doubled; ``unescape`` gives the bytes back);
 * a file most of whose lines are not UTF-8 text (UTF-16, binary), or that starts with a UTF-16 or UTF-32
   byte-order mark, is refused as a whole: one fault;
-* a ``.gz`` file is decompressed member by member, each member's CRC checked. A truncated file keeps its complete
-  lines, and the rest, from the line cut short on, is one fault; from corrupt data (or a CRC that does not
-  match) on, nothing of the damaged member is kept and the rest of the file is one fault; trailing bytes that
-  are not gzip are one fault; a file that is not gzip at all is refused.
+* a ``.gz`` file is decompressed member by member, each member's CRC checked. The lines of complete, checked
+  members are kept; from a damaged member on (corrupt data, a CRC that does not match, or a member that stops
+  before its end: a truncated file, or corrupt data that read on to the end, which cannot be told apart)
+  nothing is kept, and the rest of the file is one fault. Trailing bytes that are not gzip are one fault; a
+  file that is not gzip at all is refused.
 
 A fault that is a file or the rest of one is a line saying so (``file_note``: where, the file's size and the
 start of its SHA-256), never the bytes: they need not be text, and redaction could not vouch for them.
@@ -35,11 +39,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -65,8 +71,8 @@ MAX_NUMBER_EXPONENT_DIGITS = 3
 MAX_NUMBER_CHARS = 1000
 NUMBER_OUT_OF_RANGE = "number out of range (beyond a double)"
 NOT_A_GZIP_FILE = "not a gzip file (the file name ends in .gz)"
-GZIP_TRUNCATED = "gzip file truncated: the rest of the file is missing"
-GZIP_CORRUPT = "corrupt gzip data: nothing from the damaged gzip member on is loaded"
+GZIP_TRUNCATED = "gzip file truncated (or corrupt): its last member does not end, nothing of it is loaded"
+GZIP_CORRUPT = "corrupt gzip data: nothing of the damaged gzip member is loaded"
 GZIP_TRAILING_BYTES = "bytes after the last gzip member are not gzip data"
 UTF16_FILE = "not a UTF-8 text file: it starts with a UTF-16 or UTF-32 byte-order mark"
 
@@ -166,6 +172,17 @@ def _gunzip(file: BinaryIO) -> Iterator[bytes | None]:
 def _plain(file: BinaryIO) -> Iterator[bytes | None]:
     while block := file.read(BLOCK_BYTES):
         yield block
+
+
+def gzip_intact(path: Path) -> bool:
+    """Whether a gzip file decompresses whole, every member's CRC and length matching (an empty file has none)."""
+    try:
+        with path.open("rb") as file:
+            for _ in _gunzip(file):
+                pass
+    except _GzipDamage:
+        return False
+    return True
 
 
 def file_note(path: Path, line_number: int | None) -> str:
@@ -273,11 +290,10 @@ def clean_copy(path: Path, out_path: Path) -> list[Fault]:
                 copy.finish()
                 copy.file_fault(damage.reason, copy.lines + 1)
             else:
-                # A cut changes no byte before it: the complete lines stay and the rest, from the line cut short
-                # on, is the fault. Corrupt data (or a CRC that does not match) may have changed any byte of its
-                # member: nothing it gave is kept.
-                if damage.reason != GZIP_TRUNCATED:
-                    copy.rewind(mark)
+                # Nothing a damaged member gave is kept: corrupt data (or a CRC that does not match) may have
+                # changed any byte of it, and a member that just stops may be cut short or corrupt (deflate data
+                # gone wrong can read on to the end of the file), which no check can tell apart.
+                copy.rewind(mark)
                 copy.file_fault(damage.reason, copy.lines + 1)
             return copy.faults
         if copy.bad * 2 > copy.nonblank:
@@ -306,13 +322,17 @@ def read_lines_sql(files: Sequence[str], renamed: dict[str, str] | None = None) 
 class LineReader:
     """Runs queries over landing files' lines: DuckDB's reader first, clean copies for the files it refuses.
 
+    Each ``.gz`` file is first decompressed here too (``verify_gzip``, in parallel), because DuckDB checks no
+    gzip CRC: a damaged file is read from a clean copy, whose faults say what was not loaded.
+
     ``faults`` holds the faults of the clean copies made by the last ``run``; the copies live in a temporary
     directory until ``close``.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, *, label: str = ""):
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, label: str = "", verify_gzip: bool = True):
         self.con = con
         self.label = label
+        self.verify_gzip = verify_gzip
         self.faults: list[Fault] = []
         self._spool: Path | None = None
 
@@ -320,21 +340,34 @@ class LineReader:
         """``query(lines)`` with ``lines`` a relation of ``(filename, line)`` over ``files`` in order."""
         names = [str(f) for f in files]
         self.faults = []
+        copies: dict[str, str] = {}
+        if self.verify_gzip:
+            # DuckDB's gzip reader checks no CRC: corrupt data that still inflates would read as wrong lines
+            gzipped = [name for name in names if name.endswith(".gz")]
+            with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # zlib works outside the GIL
+                for name, intact in zip(gzipped, pool.map(gzip_intact, map(Path, gzipped)), strict=True):
+                    if not intact:
+                        self._copy(name, copies, "its gzip data is damaged")
         try:
-            return query(read_lines_sql(names))
+            return query(self._sql(names, copies))
         except duckdb.Error as error:
             failure = error
-        refused = [name for name in names if not self._duckdb_reads(name)]
+        refused = [name for name in names if name not in copies and not self._duckdb_reads(name)]
         if not refused:  # not a file DuckDB cannot read: some other failure, whose message may quote data
             raise LineReadError(f"{self.label or 'reading landing files'}: {safe_message(failure)}") from None
-        copies = {}
         for name in refused:
-            log.warning("%s%s: DuckDB cannot read it as UTF-8 lines; reading it byte by byte", self._prefix, name)
-            copy = self._spool_dir() / f"{len(copies):06d}.jsonl"
-            self.faults.extend(clean_copy(Path(name), copy))
-            copies[name] = str(copy)
-        renamed = {copy: name for name, copy in copies.items()}
-        return query(read_lines_sql([copies.get(name, name) for name in names], renamed))
+            self._copy(name, copies, "DuckDB cannot read it as UTF-8 lines")
+        return query(self._sql(names, copies))
+
+    def _copy(self, name: str, copies: dict[str, str], why: str) -> None:
+        log.warning("%s%s: %s; reading it byte by byte", self._prefix, name, why)
+        copy = self._spool_dir() / f"{len(copies):06d}.jsonl"
+        self.faults.extend(clean_copy(Path(name), copy))
+        copies[name] = str(copy)
+
+    @staticmethod
+    def _sql(names: list[str], copies: dict[str, str]) -> str:
+        return read_lines_sql([copies.get(name, name) for name in names], {c: n for n, c in copies.items()})
 
     @property
     def _prefix(self) -> str:

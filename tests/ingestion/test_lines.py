@@ -107,16 +107,19 @@ def test_clean_copies_keep_every_line_in_its_place(tmp_path, name, data, lines, 
     assert lines_of(duckdb.connect(), tmp_path / "copy.jsonl") == [notes.get(line, line) for line in lines]
 
 
-def test_a_truncated_gzip_file_keeps_its_complete_lines(tmp_path):
-    data = gzip.compress(b"".join(b'{"n":%d}\n' % n for n in range(20000)), mtime=0)
-    cut = data[: len(data) // 2]
-    (tmp_path / "cut.jsonl.gz").write_bytes(cut)
+def test_a_truncated_gzip_file_keeps_only_its_complete_members(tmp_path):
+    first = gzip.compress(b'{"n":0}\n{"n":1}\n', mtime=0)
+    second = gzip.compress(b"".join(b'{"n":%d}\n' % n for n in range(2, 20000)), mtime=0)
+    data = first + second[: len(second) // 2]
+    (tmp_path / "cut.jsonl.gz").write_bytes(data)
     faults = clean_copy(tmp_path / "cut.jsonl.gz", tmp_path / "copy.jsonl")
-    *complete, rest = lines_of(duckdb.connect(), tmp_path / "copy.jsonl")
-    assert complete == [f'{{"n":{n}}}' for n in range(len(complete))]
-    assert 0 < len(complete) < 20000
-    assert rest == note(cut, f"the file from line {len(complete) + 1} on")
-    assert faults == [Fault(str(tmp_path / "cut.jsonl.gz"), len(complete) + 1, GZIP_TRUNCATED)]
+    # the lines of the cut member cannot be checked (a cut and corrupt data that read on look alike): none is kept
+    assert lines_of(duckdb.connect(), tmp_path / "copy.jsonl") == [
+        '{"n":0}',
+        '{"n":1}',
+        note(data, "the file from line 3 on"),
+    ]
+    assert faults == [Fault(str(tmp_path / "cut.jsonl.gz"), 3, GZIP_TRUNCATED)]
 
 
 def test_corrupt_gzip_data_loads_nothing_of_the_damaged_member(tmp_path):
