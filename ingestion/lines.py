@@ -53,6 +53,7 @@ from typing import BinaryIO, TypeVar
 import duckdb
 
 from ingestion.redaction import safe_message
+from ingestion.warehouse import sql_str
 
 log = logging.getLogger(__name__)
 
@@ -306,10 +307,10 @@ def clean_copy(path: Path, out_path: Path) -> list[Fault]:
 def read_lines_sql(files: Sequence[str], renamed: dict[str, str] | None = None) -> str:
     """A relation of ``(filename, line)``: every line of the files in order (a blank line is NULL).
     ``renamed`` maps a clean copy read in place of a file back to the file's name."""
-    file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+    file_list = "[" + ", ".join(sql_str(f) for f in files) + "]"
     filename = "filename"
     if renamed:
-        cases = " ".join(f"when {_sql_str(copy)} then {_sql_str(original)}" for copy, original in renamed.items())
+        cases = " ".join(f"when {sql_str(copy)} then {sql_str(original)}" for copy, original in renamed.items())
         filename = f"case filename {cases} else filename end"
     return f"""(
         select {filename} as filename, line
@@ -415,17 +416,16 @@ def store_faults(con: duckdb.DuckDBPyConnection, faults: Iterable[Fault], table:
     )
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 # --- checks on a line's JSON text ------------------------------------------------------------------------------
 
 JSON_STRING_PATTERN = r'"(?:[^"\\]|\\.)*"'
-# Text that may hold what DuckDB's parser accepts and other readers do not (no false negatives; a string may
-# match too, then the exact check clears it): NaN/Infinity literals, a trailing comma, a number with a
-# three-digit exponent or a hundred digits.
-SUSPECT_PATTERN = r"[:,\[]\s*[-+]?(?i:nan|inf)|,\s*[\]}]|[eE][+-]?\d{3}|\d{100}"
+# Text that may hold what DuckDB's parser accepts and other readers do not, in one pass: a value that starts
+# with NaN or Infinity, with a number of a three-digit exponent or a hundred characters; a trailing comma; more
+# opening brackets than the depth allowed. No false negatives: the exact check clears a string that matches.
+SUSPECT_PATTERN = (
+    r"[:,\[]\s*(?:[-+]?(?i:nan|inf)|-?\d[\d.]*[eE][+-]?\d{3}|-?\d[\d.]{99})|,\s*[\]}]"
+    rf"|(?:[^\[{{]*[\[{{]){{{MAX_JSON_DEPTH + 1}}}"
+)
 NUMBER_PATTERN = r"-?\d[0-9.eE+-]*"
 
 
@@ -449,21 +449,21 @@ def json_problem_sql(line: str) -> str:
     Evaluated lazily: the exact part (``CASE`` branches only run on the rows they select) only for lines the
     cheap scan flags.
     """
-    blanked = f"regexp_replace({line}, {_sql_str(JSON_STRING_PATTERN)}, '\"\"', 'g')"
+    blanked = f"regexp_replace({line}, {sql_str(JSON_STRING_PATTERN)}, '\"\"', 'g')"
     skeleton = f"regexp_replace({blanked}, '[^\\[\\]{{}}]', '', 'g')"
     literal = f"regexp_matches(regexp_replace({blanked}, 'true|false|null', '', 'g'), '[a-df-zA-DF-Z]')"
     trailing_comma = f"regexp_matches({blanked}, ',\\s*[\\]}}]')"
     exponent = f"'[eE][+-]?0*[1-9]\\d{{{MAX_NUMBER_EXPONENT_DIGITS}}}'"
     number_out_of_range = (
-        f"list_bool_or(list_transform(regexp_extract_all({blanked}, {_sql_str(NUMBER_PATTERN)}), lambda n: "
+        f"list_bool_or(list_transform(regexp_extract_all({blanked}, {sql_str(NUMBER_PATTERN)}), lambda n: "
         f"coalesce(not isfinite(try_cast(n as double)), true) or length(n) > {MAX_NUMBER_CHARS} "
         f"or regexp_matches(n, {exponent})))"
     )
-    suspect = f"{_brackets(line)} > {MAX_JSON_DEPTH} or regexp_matches({line}, {_sql_str(SUSPECT_PATTERN)})"
+    suspect = f"regexp_matches({line}, {sql_str(SUSPECT_PATTERN)})"
     deep = f"case when {_brackets(line)} > {MAX_JSON_DEPTH} then {_deeper_than(skeleton, MAX_JSON_DEPTH)} end"
     return f"""case when {suspect} then (
         case
-            when {literal} or {trailing_comma} then {_sql_str(MALFORMED_JSON)}
-            when {deep} then {_sql_str(TOO_DEEP)}
-            when {number_out_of_range} then {_sql_str(NUMBER_OUT_OF_RANGE)}
+            when {literal} or {trailing_comma} then {sql_str(MALFORMED_JSON)}
+            when {deep} then {sql_str(TOO_DEEP)}
+            when {number_out_of_range} then {sql_str(NUMBER_OUT_OF_RANGE)}
         end) end"""

@@ -153,8 +153,8 @@ def _frag(path: tuple[str, ...]) -> str:
     return f'"_j_{_column(path)}"'
 
 
-def _keys(path: tuple[str, ...]) -> str:
-    """The keys of the object at a path (the record itself at ``()``), duplicates included."""
+def _key_count(path: tuple[str, ...]) -> str:
+    """How many keys the object at a path has (the record itself at ``()``), duplicates included."""
     return f'"_k_{_column(path) or "_record"}"'
 
 
@@ -216,18 +216,15 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
     # and Python the last), so the record is invalid. Counting the keys the contract knows (present once each)
     # is cheap; only an object with more keys than that (a duplicate, or an unknown extra field) is checked.
     for owner in _key_owners(model):
-        keys = _keys(owner)
+        count = _key_count(owner)
         known = " + ".join(
             f"({_jt(p)} is not null)::int" for p in _frame_paths(model) if len(p) == len(owner) + 1 and p[:-1] == owner
         )
+        keys = f"json_keys(j, {_sql_str(_json_path(owner) if owner else '$')})"
         label = ".".join(owner) + ": " if owner else ""
-        # nested CASE, not AND: only the rare objects with more keys than known ones pay for list_distinct
-        checks.append(
-            (
-                f"case when len({keys}) > {known or 0} then len({keys}) <> len(list_distinct({keys})) end",
-                f"{label}duplicate key",
-            )
-        )
+        # nested CASE, not AND: only the rare objects with more keys than known ones are read again for their keys
+        duplicated = f"case when {count} > {known or 0} then {count} <> len(list_distinct({keys})) end"
+        checks.append((duplicated, f"{label}duplicate key"))
     for node in nodes:
         label = ".".join(node.path)
         if node.required:
@@ -323,7 +320,8 @@ def extract_sql(model: type[ContractModel], json_column: str = "j") -> str:
     paths = _path_list(_frame_paths(model))
     parts = [f"types := json_type({json_column}, {paths})", f"texts := json_extract_string({json_column}, {paths})"]
     owners = "[" + ", ".join(_sql_str(_json_path(p) if p else "$") for p in _key_owners(model)) + "]"
-    parts.append(f"keys := json_keys({json_column}, {owners})")
+    # only the counts are kept (a list of key lists per record would be materialized with every chunk)
+    parts.append(f"key_counts := list_transform(json_keys({json_column}, {owners}), lambda keys: len(keys))")
     objects = _object_paths(model)
     if objects:
         parts.append(f"objects := json_extract({json_column}, {_path_list(objects)})")
@@ -347,7 +345,7 @@ def framed(model: type[ContractModel], relation: str, list_column: str | None = 
         for i, p in enumerate(_frame_paths(model), start=1)
     ]
     columns += [f"{list_column}.objects[{k}] as {_frag(p)}" for k, p in enumerate(_object_paths(model), start=1)]
-    columns += [f"{list_column}.keys[{k}] as {_keys(p)}" for k, p in enumerate(_key_owners(model), start=1)]
+    columns += [f"{list_column}.key_counts[{k}] as {_key_count(p)}" for k, p in enumerate(_key_owners(model), 1)]
     return f"(select *, {', '.join(columns)} from {relation})"
 
 
