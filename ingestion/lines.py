@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import duckdb
 
@@ -76,6 +76,11 @@ GZIP_TRUNCATED = "gzip file truncated (or corrupt): its last member does not end
 GZIP_CORRUPT = "corrupt gzip data: nothing of the damaged gzip member is loaded"
 GZIP_TRAILING_BYTES = "bytes after the last gzip member are not gzip data"
 UTF16_FILE = "not a UTF-8 text file: it starts with a UTF-16 or UTF-32 byte-order mark"
+# The longest line DuckDB's reader takes (it sizes its read buffer from this: left to itself at 16 times the
+# line size, so 16 GiB for a 1 GiB line, which it cannot allocate for a gzip file under a memory limit).
+MAX_LINE_BYTES = 16 * 1024 * 1024
+LINE_SLACK_BYTES = 1024  # a clean copy notes lines from this much below the limit: DuckDB never refuses one
+LINE_TOO_LONG = f"line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
 
 
 def not_text_file(bad: int, lines: int) -> str:
@@ -197,9 +202,62 @@ def file_note(path: Path, line_number: int | None) -> str:
     return f"[not loaded: {part}; file of {path.stat().st_size} bytes, sha256 {digest.hexdigest()[:16]}]"
 
 
+@dataclass(frozen=True)
+class _Overlong:
+    """A line longer than DuckDB's reader takes: only its size and the start of its SHA-256 are kept."""
+
+    size: int
+    digest: str
+
+
+@dataclass
+class _Splitter:
+    """Splits a byte stream into lines at LF, CRLF or a lone CR (a CRLF may straddle two blocks), holding at
+    most ``MAX_LINE_BYTES`` of one line: a longer one is only counted and hashed."""
+
+    parts: list[bytes] = field(default_factory=list)
+    size: int = 0
+    digest: Any = None  # a hashlib sha256 once the line is too long to hold
+    after_cr: bool = False  # the last block ended with a CR: a LF opening the next one belongs to it
+
+    def feed(self, block: bytes) -> Iterator[bytes | _Overlong]:
+        if self.after_cr and block.startswith(b"\n"):
+            block = block[1:]
+        self.after_cr = False
+        position = 0
+        for end in _NEWLINE.finditer(block):
+            self._add(block[position : end.start()])
+            yield self.take()
+            position = end.end()
+            self.after_cr = end.group() == b"\r" and position == len(block)
+        self._add(block[position:])
+
+    def finish(self) -> Iterator[bytes | _Overlong]:
+        if self.size or self.digest:
+            yield self.take()
+
+    def take(self) -> bytes | _Overlong:
+        line = _Overlong(self.size, self.digest.hexdigest()[:16]) if self.digest else b"".join(self.parts)
+        self.parts, self.size, self.digest = [], 0, None
+        return line
+
+    def _add(self, data: bytes) -> None:
+        if self.digest is None and self.size + len(data) >= MAX_LINE_BYTES - LINE_SLACK_BYTES:
+            self.digest = hashlib.sha256(b"".join(self.parts))
+            self.parts = []
+        if self.digest is None:
+            self.parts.append(data)
+        else:
+            self.digest.update(data)
+        self.size += len(data)
+
+    def snapshot(self) -> _Splitter:
+        return _Splitter(list(self.parts), self.size, self.digest and self.digest.copy(), self.after_cr)
+
+
 @dataclass
 class _CleanCopy:
-    """Writes the clean copy of one file: its lines, LF-terminated, with faults escaped."""
+    """Writes the clean copy of one file: its lines, LF-terminated, with faults escaped or noted."""
 
     path: Path
     out: BinaryIO
@@ -207,34 +265,24 @@ class _CleanCopy:
     nonblank: int = 0
     bad: int = 0
     faults: list[Fault] = field(default_factory=list)
-    _pending: list[bytes] = field(default_factory=list)
+    splitter: _Splitter = field(default_factory=_Splitter)
 
     def feed(self, block: bytes) -> None:
-        """Split a block into lines; a line (or a CR that may start a CRLF) running past the block waits."""
-        ends_line = self._pending and self._pending[-1].endswith(b"\r")
-        if not ends_line and b"\n" not in block and b"\r" not in block:
-            self._pending.append(block)  # the middle of a long line: joined once, when it ends
-            return
-        if self._pending:
-            block = b"".join([*self._pending, block])
-            self._pending = []
-        held = b"\r" if block.endswith(b"\r") else b""
-        parts = _NEWLINE.split(block[: len(block) - len(held)])
-        last = parts.pop()
-        for line in parts:
+        for line in self.splitter.feed(block):
             self._line(line)
-        if last or held:
-            self._pending = [last + held]
 
     def finish(self) -> None:
-        if self._pending:
-            rest = b"".join(self._pending)
-            self._pending = []
-            for line in _NEWLINE.split(rest)[: -1 if rest.endswith((b"\r", b"\n")) else None]:
-                self._line(line)
+        for line in self.splitter.finish():
+            self._line(line)
 
-    def _line(self, line: bytes) -> None:
+    def _line(self, line: bytes | _Overlong) -> None:
         self.lines += 1
+        if isinstance(line, _Overlong):
+            self.nonblank += 1
+            note = f"[not loaded: a line of {line.size} bytes, sha256 {line.digest}]"
+            self.out.write(note.encode() + b"\n")
+            self.faults.append(Fault(str(self.path), self.lines, LINE_TOO_LONG))
+            return
         if self.lines == 1 and line.startswith(UTF8_BOM):
             line = line[len(UTF8_BOM) :]
         if line.strip(b" \t"):
@@ -252,16 +300,17 @@ class _CleanCopy:
 
     def file_fault(self, reason: str, line_number: int | None) -> None:
         """The file, or the rest of it from a line on, is not loaded: one fault line describing it."""
-        self._pending = []
+        self.splitter = _Splitter()
         self.out.write(file_note(self.path, line_number).encode() + b"\n")
         self.faults.append(Fault(str(self.path), line_number, reason))
 
-    def mark(self) -> tuple[int, int, int, int, int, list[bytes]]:
-        return (self.out.tell(), self.lines, self.nonblank, self.bad, len(self.faults), list(self._pending))
+    def mark(self) -> tuple[int, int, int, int, int, _Splitter]:
+        return (self.out.tell(), self.lines, self.nonblank, self.bad, len(self.faults), self.splitter.snapshot())
 
-    def rewind(self, mark: tuple[int, int, int, int, int, list[bytes]] | None = None) -> None:
+    def rewind(self, mark: tuple[int, int, int, int, int, _Splitter] | None = None) -> None:
         """Back to a mark (default: the start of the file), as if nothing after it had been read."""
-        position, self.lines, self.nonblank, self.bad, faults, self._pending = mark or (0, 0, 0, 0, 0, [])
+        position, self.lines, self.nonblank, self.bad, faults, splitter = mark or (0, 0, 0, 0, 0, _Splitter())
+        self.splitter = splitter.snapshot()
         self.out.seek(position)
         self.out.truncate()
         del self.faults[faults:]
@@ -316,7 +365,7 @@ def read_lines_sql(files: Sequence[str], renamed: dict[str, str] | None = None) 
         select {filename} as filename, line
         from read_csv({file_list}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(0),
                       quote = '', escape = '', auto_detect = false, filename = true,
-                      max_line_size = 1073741824)
+                      max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES})
     )"""
 
 

@@ -1,7 +1,7 @@
 """Hostile landing input, on DuckDB and PostgreSQL alike.
 
 Each case is a landing directory of ordinary records plus hostile lines or files, the hostile lines carrying a
-secret in its prompt. For each case, on each warehouse:
+secret in their prompt. For each case, on each warehouse:
 
 * the load and the window discovery of ``tokenbooks run`` succeed;
 * every hostile line is quarantined with its reason (or loaded, where the contract allows it), stored redacted,
@@ -35,7 +35,9 @@ from hypothesis import strategies as st
 from ingestion.lines import (
     GZIP_CORRUPT,
     GZIP_TRUNCATED,
+    LINE_TOO_LONG,
     MALFORMED_JSON,
+    MAX_LINE_BYTES,
     NOT_A_GZIP_FILE,
     NOT_AN_OBJECT,
     NOT_UTF8,
@@ -239,6 +241,12 @@ def file_cases() -> dict[str, Callable[[str], Case]]:
         line = encoded(span(f"{p}h3", payload={"input": "lorem ipsum " * 250_000 + PROMPT}))
         return lines_case([Line(line), Line(line + b" trailing", MALFORMED_JSON)])
 
+    def too_long(p: str) -> Case:  # longer than DuckDB's reader takes: a note of its size and hash, not its bytes
+        line = encoded(span(f"{p}h5", payload={"input": "lorem ipsum " * (MAX_LINE_BYTES // 12) + PROMPT}))
+        case = lines_case([*text(p), Line(line, LINE_TOO_LONG)])
+        note = f"[not loaded: a line of {len(line)} bytes, sha256 {hashlib.sha256(line).hexdigest()[:16]}]"
+        return Case(case.suffix, case.data, case.reference, ((LINE_TOO_LONG, 4, note, False),), 4)
+
     def deep(p: str) -> Case:  # beyond DuckDB's read_json (128 levels), Python's json (~1,000), PostgreSQL's stack
         return lines_case([*text(p), Line(with_extra(f"{p}h4", nested(200_000)), TOO_DEEP),
                            Line(nested(1_000_000), TOO_DEEP)])  # fmt: skip
@@ -282,6 +290,7 @@ def file_cases() -> dict[str, Callable[[str], Case]]:
         "byte-order mark and CRLF, gzipped": lambda p: lines_case(text(p), endings=crlf, bom=True, gzipped=True),
         "lone CR inside a line": lone_cr,
         "lines of several megabytes": big,
+        "a line longer than DuckDB reads": too_long,
         "nesting beyond every parser": deep,
         "UTF-16 file": lambda p: refused(joined(p).decode().encode("utf-16"), UTF16_FILE),
         "mostly not UTF-8 text": latin1,
@@ -487,7 +496,8 @@ def test_no_secret_reaches_the_dagster_event_log_or_the_console(tmp_path, capfd)
 
     landing = tmp_path / "landing"
     base_landing(landing)
-    cases = [TABLE[name](f"d{n}") for n, name in enumerate(TABLE)]
+    names = [*line_cases(), "UTF-16 file", "truncated gzip file", "lone CR inside a line"]
+    cases = [TABLE[name](f"d{n}") for n, name in enumerate(names)]
     for number, case in enumerate(cases):
         (landing / "traces" / f"case-{number:02d}{case.suffix}").write_bytes(case.data)
     with dg.DagsterInstance.ephemeral() as instance:

@@ -14,11 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingestion.lines import (
+    BLOCK_BYTES,
     GZIP_CORRUPT,
     GZIP_TRAILING_BYTES,
     GZIP_TRUNCATED,
+    LINE_TOO_LONG,
     MALFORMED_JSON,
     MAX_JSON_DEPTH,
+    MAX_LINE_BYTES,
     MAX_NUMBER_CHARS,
     NOT_A_GZIP_FILE,
     NOT_UTF8,
@@ -138,6 +141,23 @@ def test_corrupt_gzip_data_loads_nothing_of_the_damaged_member(tmp_path):
             f"{GZIP_CORRUPT} (Error -3 while decompressing data: incorrect data check)",
         )
     ]
+
+
+def test_line_ends_straddling_blocks_and_lines_too_long_to_read(tmp_path):
+    long = b"x" * MAX_LINE_BYTES
+    # a CRLF split between two blocks of the byte-level reader is one line end
+    data = b'{"a":1}\n' + b"y" * (BLOCK_BYTES - 9) + b"\r\n" + long + b"\n\xff\n"
+    (tmp_path / "long.jsonl").write_bytes(data)
+    faults = clean_copy(tmp_path / "long.jsonl", tmp_path / "copy.jsonl")
+    digest = hashlib.sha256(long).hexdigest()[:16]
+    assert lines_of(duckdb.connect(), tmp_path / "copy.jsonl") == [
+        '{"a":1}',
+        "y" * (BLOCK_BYTES - 9),
+        f"[not loaded: a line of {MAX_LINE_BYTES} bytes, sha256 {digest}]",
+        "\\xff",
+    ]
+    path = str(tmp_path / "long.jsonl")
+    assert faults == [Fault(path, 3, LINE_TOO_LONG), Fault(path, 4, NOT_UTF8, escaped=True)]
 
 
 def test_the_reader_uses_duckdb_and_copies_only_the_files_it_refuses(tmp_path, caplog):

@@ -319,3 +319,14 @@ def test_a_failing_load_quotes_no_delivered_data(tmp_path, monkeypatch, caplog):
     )
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
     assert SECRET not in caplog.text
+
+
+def test_gzip_files_load_under_a_small_memory_limit(tmp_path, monkeypatch):
+    # DuckDB sizes its read buffer from the longest line allowed; left to itself that was 16 GiB for a gzip file
+    monkeypatch.setenv("TOKENBOOKS_DUCKDB_MEMORY_LIMIT", "512MB")
+    write_lines(
+        tmp_path / "landing" / "traces" / "1.jsonl.gz", [span(f"s{n}", "2026-11-20T10:00:00Z") for n in range(3)]
+    )
+    write_lines(tmp_path / "landing" / "traces" / "2.jsonl.gz", [span("s3", "2026-11-20T10:00:00Z")])
+    (result,) = load_landing(tmp_path / "w.duckdb", tmp_path / "landing", endpoints=["traces"])
+    assert (result.fetched, result.loaded) == (4, 4)
