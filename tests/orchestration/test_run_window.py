@@ -108,8 +108,11 @@ def test_hostile_lines_never_stop_the_window_discovery(tmp_path):
         + b'{"span_id": "s3", "started_at": "2026-03-04T10:00:00Z"}\r\n'
         + b'{"span_id": "s4", "started_at": "2026-03-05T10:00:\x00"}\n'
     )
-    data = gzip.compress(b"".join(b'{"id": "r%d", "timestamp": "2026-03-06T00:00:00Z"}\n' % n for n in range(9999)))
+    # a complete gzip member, then one cut short: only the complete member's lines count
+    cut = gzip.compress(b"".join(b'{"id": "r%d", "timestamp": "2026-03-07T00:00:00Z"}\n' % n for n in range(9999)))
     (tmp_path / "logs").mkdir()
-    (tmp_path / "logs" / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "logs" / "cut.jsonl.gz").write_bytes(
+        gzip.compress(b'{"id": "r", "timestamp": "2026-03-06T00:00:00Z"}\n') + cut[: len(cut) // 2]
+    )
 
     assert landing_event_dates(LandingSource(tmp_path)) == (date(2026, 3, 4), date(2026, 3, 6))
