@@ -626,11 +626,21 @@ def _spool_api_pages(
     with client:
         for number, page in enumerate(client.pages(endpoint, window), start=1):
             path = spool_dir / f"page-{number:07d}.jsonl"
-            with path.open("w", encoding="utf-8") as out:
+            with path.open("wb") as out:
                 for record in page.records:
-                    out.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+                    out.write(_spool_line(record))
             files.append(path)
     return files
+
+
+def _spool_line(record: object) -> bytes:
+    """A fetched record as a landing line. A string holding a lone surrogate (a "\\ud800" escape in the page) has
+    no UTF-8 form: such a record keeps its escapes, and is quarantined as malformed JSON, as from a file."""
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode() + b"\n"
+    except UnicodeEncodeError:
+        return json.dumps(record, separators=(",", ":")).encode() + b"\n"
 
 
 def ingest_endpoint(
