@@ -37,11 +37,12 @@ from pathlib import Path
 import duckdb
 
 from ingestion.client import PlatformClient, RetryPolicy
+from ingestion.lines import MALFORMED_JSON, NOT_AN_OBJECT, LineReader, json_problem_sql, store_faults
 from ingestion.records import ENDPOINTS, Endpoint
-from ingestion.redaction import payload_sql
+from ingestion.redaction import payload_sql, redact_sql, safe_message
 from ingestion.sources import ApiSource, ConfigError, LandingSource, Source
 from ingestion.validation import extract_sql, framed, raw_columns, reasons_sql
-from ingestion.warehouse import DuckDBSession, Warehouse, WarehouseSession, as_warehouse, sql_str
+from ingestion.warehouse import DuckDBSession, LoadError, Warehouse, WarehouseSession, as_warehouse, sql_str
 from ingestion.warehouse import connect as connect  # the DuckDB connection callers used before warehouses
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ QUARANTINE_COLUMNS = (
     ("_line_hash", "varchar"),
     ("_batch_id", "varchar"),
     ("_loaded_at", "timestamp"),
+    # true when raw_line holds escaped bytes (a line not UTF-8 or with a NUL byte): ingestion.lines.unescape
+    ("raw_line_escaped", "boolean"),
 )
 LOAD_BATCH_COLUMNS = (
     ("batch_id", "varchar"),
@@ -107,7 +110,7 @@ STAGED_BAD_COLUMNS = (
     *(column for column in QUARANTINE_COLUMNS if column[0] not in ("_batch_id", "_loaded_at")),
     ("seq", "bigint"),
 )
-STAGING_TABLES = ("_lines", "_parsed", "_checked", "_candidates", "_bad")
+STAGING_TABLES = ("_lines", "_faults", "_parsed", "_checked", "_candidates", "_bad")
 # Files are committed in chunks of about this many bytes (compressed size for .gz): the unit of resumption
 # and of peak memory. Override with TOKENBOOKS_LOAD_CHUNK_BYTES.
 DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024
@@ -186,12 +189,34 @@ def ensure_raw_tables(target: WarehouseSession | duckdb.DuckDBPyConnection) -> N
                     session.execute(
                         f'alter table {RAW_SCHEMA}.{table} add column "{name}" {session.column_type(sql_type)}'
                     )
+        if "quarantine" in existing and "raw_line_escaped" not in existing["quarantine"]:
+            _redact_stored_quarantine(session)
         for endpoint in ENDPOINTS.values():
             table = f"{RAW_SCHEMA}.{endpoint.table}"
             session.create_lookup_index(table, (endpoint.id_field, "_record_hash"))
             session.create_lookup_index(table, ("_delivery_seq",))
         session.create_lookup_index(f"{RAW_SCHEMA}.quarantine", ("endpoint", "_line_hash"))
         session.create_lookup_index(f"{RAW_SCHEMA}.landing_files", ("endpoint", "path"))
+
+
+def _redact_stored_quarantine(session: WarehouseSession) -> None:
+    """Once, when a quarantine written before lines were redacted is upgraded: redact its lines and record ids
+    (with the SQL patterns, run in DuckDB whatever the warehouse) and hash the redacted lines, as new rows are."""
+    rows = session.fetchall(f"select endpoint, _line_hash, raw_line, record_id from {RAW_SCHEMA}.quarantine")
+    if rows:
+        redacted = session.staging.execute(
+            f"select {redact_sql('line')}, {redact_sql('id')} from (select unnest(?::varchar[]) as line, "
+            "unnest(?::varchar[]) as id)",
+            [[row[2] for row in rows], [row[3] for row in rows]],
+        ).fetchall()
+        for (endpoint, line_hash, line, record_id), (new_line, new_id) in zip(rows, redacted, strict=True):
+            if (new_line, new_id) != (line, record_id):
+                session.execute(
+                    f"update {RAW_SCHEMA}.quarantine set raw_line = {_literal(new_line)}, "
+                    f"record_id = {_literal(new_id)}, _line_hash = md5({_literal(new_line)}) "
+                    f"where endpoint = {sql_str(endpoint)} and _line_hash = {sql_str(line_hash)}"
+                )
+    session.execute(f"update {RAW_SCHEMA}.quarantine set raw_line_escaped = false where raw_line_escaped is null")
 
 
 def _chunks(files: Sequence[Path]) -> list[list[Path]]:
@@ -254,44 +279,66 @@ def _stage_chunk(
     """Read, validate and type a chunk in DuckDB (no warehouse table is read), leaving two temp tables:
 
     ``_candidates``: valid records in the window, the first delivery of each (id, hash), as raw rows;
-    ``_bad``: invalid lines with every reason, the first delivery of each distinct line.
+    ``_bad``: invalid lines with every reason, redacted, the first delivery of each distinct (redacted) line.
     """
-    file_list = "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
     columns = raw_columns(endpoint.model)
     event_expr = next(c.expression for c in columns if c.name == endpoint.event_time_field)
     id_text = f'"_s_{endpoint.id_field}"'
     typed_columns = ",\n                   ".join(f'{c.expression} as "{c.name}"' for c in columns)
     source_expr = sql_str(source_label) if source_label else "filename"
-    # 1. lines in delivery order; read_csv keeps file order and line order (insertion order preserved)
-    con.execute(f"""
-        create or replace temp table _lines as
-        select filename, row_number() over () as seq, line
-        from read_csv({file_list}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(0),
-                      quote = '', escape = '', auto_detect = false, filename = true,
-                      max_line_size = 1073741824)
-    """)
-    # 2. parse once, validate and type every field; line numbers are per file
+    # 1. lines in delivery order; read_csv keeps file order and line order (insertion order preserved). A file
+    # DuckDB's reader refuses is read from a clean copy, its faults (lines that are not UTF-8, a damaged gzip
+    # stream, a file that is not text) listed in _faults to be quarantined with their reason.
+    with LineReader(con, label=endpoint.name) as reader:
+        reader.run(
+            files,
+            lambda lines: con.execute(
+                f"create or replace temp table _lines as select filename, row_number() over () as seq, line "
+                f"from {lines}"
+            ),
+        )
+    store_faults(con, reader.faults)
+    if reader.faults:
+        fault_join = "left join _faults x on x.filename = l.filename and x.line_number = l.seq - f.first_seq + 1"
+        fault_columns = "x.reason as fault, coalesce(x.whole_file, false) as whole_file, x.escaped"
+    else:
+        fault_join, fault_columns = "", "null::varchar as fault, false as whole_file, false as escaped"
+    # 2. parse once, validate and type every field; line numbers are per file. JSON that DuckDB's lenient
+    # parser accepts but other readers refuse (NaN, trailing commas, numbers beyond a double, deep nesting) is
+    # refused here too, so every warehouse and reader sees the same records.
     con.execute(f"""
         create or replace temp table _parsed as
         with file_starts as (
             select filename, min(seq) as first_seq from _lines group by filename
         ),
         numbered as (
-            select l.filename, l.seq, l.line,
+            select l.filename, l.seq, coalesce(l.line, '') as line,
                    l.seq - f.first_seq + 1 as line_number,
-                   case when json_valid(l.line) then json(l.line) end as j
+                   {fault_columns}
             from _lines l
             join file_starts f on f.filename = l.filename
+            {fault_join}
             where trim(coalesce(l.line, '')) <> ''
+        ),
+        screened as (
+            select *, fault is null and json_valid(line) as is_json from numbered
+        ),
+        parsed as (
+            select * exclude (is_json),
+                   case when is_json then {json_problem_sql("line")} end as problem,
+                   case when is_json then json(line) end as j
+            from screened
         )
-        select *, {extract_sql(endpoint.model)} as _v from numbered
+        select *, {extract_sql(endpoint.model)} as _v from parsed
     """)
     con.execute(f"""
         create or replace temp table _checked as
-        select filename, seq, line, line_number, j,
+        select filename, seq, line, line_number, whole_file, fault, escaped, j,
                case
-                   when j is null then 'malformed JSON'
-                   when json_type(j) <> 'OBJECT' then 'not a JSON object'
+                   when fault is not null then fault
+                   when problem is not null then problem
+                   when j is null then {sql_str(MALFORMED_JSON)}
+                   when json_type(j) <> 'OBJECT' then {sql_str(NOT_AN_OBJECT)}
                    else {reasons_sql(endpoint.model)}
                end as reason,
                {id_text} as record_id,
@@ -317,17 +364,25 @@ def _stage_chunk(
         from valid
         where nth = 1
     """)
-    # 4. invalid lines: every reason, the line as delivered, once per distinct bad line
+    # 4. invalid lines: every reason, the line redacted like a payload (an escaped line's escapes are ASCII, so
+    # the patterns still find secrets in it), once per distinct stored line: the hash is of the redacted line
     con.execute(f"""
         create or replace temp table _bad as
         with bad as (
-            select *, md5(line) as line_hash,
-                   row_number() over (partition by md5(line) order by seq) as nth
+            select seq, filename, reason, coalesce(escaped, false) as raw_line_escaped,
+                   case when whole_file then null else line_number end as line_number,
+                   {redact_sql("line")} as raw_line,
+                   {redact_sql("record_id")} as record_id
             from _checked where reason is not null
+        ),
+        hashed as (
+            select *, md5(raw_line) as line_hash,
+                   row_number() over (partition by md5(raw_line) order by seq) as nth
+            from bad
         )
-        select {sql_str(endpoint.name)} as endpoint, reason, line as raw_line, record_id,
-               {source_expr} as _source, line_number, line_hash as _line_hash, seq
-        from bad
+        select {sql_str(endpoint.name)} as endpoint, reason, raw_line, record_id,
+               {source_expr} as _source, line_number, line_hash as _line_hash, raw_line_escaped, seq
+        from hashed
         where nth = 1
     """)
     (fetched, outside, quarantined) = con.execute(f"""
@@ -383,9 +438,10 @@ def _write_chunk(session: WarehouseSession, endpoint: Endpoint, staged: StagedCh
     session.execute("drop table _new")
     session.execute(f"""
         insert into {RAW_SCHEMA}.quarantine
-            (endpoint, reason, raw_line, record_id, _source, line_number, _line_hash, _batch_id, _loaded_at)
-        select endpoint, reason, raw_line, record_id, _source, line_number, _line_hash, {sql_str(batch_id)},
-               timezone('UTC', now())
+            (endpoint, reason, raw_line, record_id, _source, line_number, _line_hash, raw_line_escaped,
+             _batch_id, _loaded_at)
+        select endpoint, reason, raw_line, record_id, _source, line_number, _line_hash, raw_line_escaped,
+               {sql_str(batch_id)}, timezone('UTC', now())
         from _bad b
         where not exists (
             select 1 from {RAW_SCHEMA}.quarantine q where q.endpoint = b.endpoint and q._line_hash = b._line_hash
@@ -496,6 +552,10 @@ def _load_chunk(
                 f"values ({', '.join(_literal(v) for v in batch_row)}, timezone('UTC', now()), "
                 f"{', '.join(_literal(v) for v in counts)})"
             )
+    except duckdb.Error as error:
+        # DuckDB's messages can quote a delivered line (its CSV and JSON errors do): never pass one on to the
+        # logs or the Dagster event log as it is
+        raise LoadError(f"{endpoint.name}: chunk {chunk} from {files[0]}: {safe_message(error)}") from None
     finally:
         for temp in STAGING_TABLES:
             session.staging.execute(f"drop table if exists {temp}")
@@ -566,11 +626,21 @@ def _spool_api_pages(
     with client:
         for number, page in enumerate(client.pages(endpoint, window), start=1):
             path = spool_dir / f"page-{number:07d}.jsonl"
-            with path.open("w", encoding="utf-8") as out:
+            with path.open("wb") as out:
                 for record in page.records:
-                    out.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+                    out.write(_spool_line(record))
             files.append(path)
     return files
+
+
+def _spool_line(record: object) -> bytes:
+    """A fetched record as a landing line. A string holding a lone surrogate (a "\\ud800" escape in the page) has
+    no UTF-8 form: such a record keeps its escapes, and is quarantined as malformed JSON, as from a file."""
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode() + b"\n"
+    except UnicodeEncodeError:
+        return json.dumps(record, separators=(",", ":")).encode() + b"\n"
 
 
 def ingest_endpoint(

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import psycopg2
 
-from ingestion.warehouse import WarehouseSession, configure_duckdb, sql_str
+from ingestion.redaction import safe_message
+from ingestion.warehouse import LoadError, WarehouseSession, configure_duckdb, sql_str
 
 if TYPE_CHECKING:
     from ingestion.warehouse import PostgresWarehouse
@@ -84,6 +85,9 @@ class PostgresSession(WarehouseSession):
         try:
             with spool.open("rb") as rows, self.connection.cursor() as cursor:
                 cursor.copy_expert(f"copy {table} from stdin with (format csv)", rows)
+        except psycopg2.DataError as error:
+            # a row PostgreSQL refuses: its DETAIL and CONTEXT quote the row, which must not reach a log
+            raise LoadError(f"copying {table} into PostgreSQL: {safe_message(error)}") from None
         finally:
             spool.unlink()
         # Temporary tables get no statistics otherwise, and the anti-joins against raw tables need them.

@@ -1,9 +1,11 @@
-"""Redaction of span payloads before they reach the warehouse.
+"""Redaction of delivered text before it reaches the warehouse or a log.
 
 Payloads (the messages sent to a model, retrieved snippets, post-processing diffs) can hold personal data
 and credentials. They are redacted at ingestion, in the same vectorized SQL pass that validates records,
-and truncated so one runaway payload cannot bloat the warehouse. The patterns are RE2-compatible so the
-Python ``redact`` (used by tests and small tools) and the SQL ``redact_sql`` agree exactly.
+and truncated so one runaway payload cannot bloat the warehouse. A quarantined line is redacted whole with
+the same patterns before it is stored, and so is the message of a database error (``safe_message``), which
+can quote the data it failed on. The patterns are RE2-compatible so the Python ``redact`` (used by tests,
+error messages and small tools) and the SQL ``redact_sql`` agree on ASCII text.
 """
 
 from __future__ import annotations
@@ -32,6 +34,17 @@ def redact(text: str) -> str:
     for replacement, pattern in PATTERNS:
         text = re.sub(pattern, replacement, text)
     return text
+
+
+# Where database errors start quoting the data or the statement (DuckDB's CSV and JSON errors, PostgreSQL's
+# DETAIL and CONTEXT lines): a safe message stops there.
+_ECHO = re.compile(r"\s*(?:Original Line:|Input:|LINE \d+:|DETAIL:|CONTEXT:|HINT:)")
+
+
+def safe_message(error: BaseException) -> str:
+    """An error's message without the data it quotes, redacted: fit for logs and the Dagster event log."""
+    message = _ECHO.split(str(error), maxsplit=1)[0].strip()
+    return redact(message) or type(error).__name__
 
 
 def _sql_str(text: str) -> str:

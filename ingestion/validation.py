@@ -22,7 +22,7 @@ from typing import Any, Literal
 import annotated_types
 from pydantic import AwareDatetime, BaseModel
 
-from ingestion.records import ISO_TIMESTAMP_PATTERN, ContractModel, NotAbove, RequiredWhen
+from ingestion.records import ISO_TIMESTAMP_PATTERN, MAX_INT, ContractModel, NotAbove, RequiredWhen
 
 JSON_INTEGER_TYPES = ("BIGINT", "UBIGINT")
 JSON_NUMBER_TYPES = ("BIGINT", "UBIGINT", "DOUBLE")
@@ -153,6 +153,11 @@ def _frag(path: tuple[str, ...]) -> str:
     return f'"_j_{_column(path)}"'
 
 
+def _key_count(path: tuple[str, ...]) -> str:
+    """How many keys the object at a path has (the record itself at ``()``), duplicates included."""
+    return f'"_k_{_column(path) or "_record"}"'
+
+
 def _type_check(leaf: Leaf) -> tuple[str, str]:
     """SQL that is true when a present, non-null value has the right JSON type, and its reason."""
     jt = _jt(leaf.path)
@@ -207,6 +212,19 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
         conds = [f"{_jt(path[:i])} = 'OBJECT'" for i in range(1, len(path)) if path[:i] in parents]
         return " and ".join(conds) if conds else "true"
 
+    # A key twice in one object: parsers disagree on which one counts (DuckDB reads the first, PostgreSQL's jsonb
+    # and Python the last), so the record is invalid. Counting the keys the contract knows (present once each)
+    # is cheap; only an object with more keys than that (a duplicate, or an unknown extra field) is checked.
+    for owner in _key_owners(model):
+        count = _key_count(owner)
+        known = " + ".join(
+            f"({_jt(p)} is not null)::int" for p in _frame_paths(model) if len(p) == len(owner) + 1 and p[:-1] == owner
+        )
+        keys = f"json_keys(j, {_sql_str(_json_path(owner) if owner else '$')})"
+        label = ".".join(owner) + ": " if owner else ""
+        # nested CASE, not AND: only the rare objects with more keys than known ones are read again for their keys
+        duplicated = f"case when {count} > {known or 0} then {count} <> len(list_distinct({keys})) end"
+        checks.append((duplicated, f"{label}duplicate key"))
     for node in nodes:
         label = ".".join(node.path)
         if node.required:
@@ -231,11 +249,12 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
                 bounds.append(f"{value} >= {leaf.ge}")
             if leaf.le is not None:
                 bounds.append(f"{value} <= {leaf.le}")
-            reason = (
-                f"{leaf.label}: must be >= {leaf.ge}"
-                if leaf.le is None or leaf.le > 2**62
-                else f"{leaf.label}: must be between {leaf.ge} and {leaf.le}"
-            )
+            if leaf.le is None:
+                reason = f"{leaf.label}: must be >= {leaf.ge}"
+            elif leaf.le >= MAX_INT:  # the bound is the warehouse type's, not the contract's
+                reason = f"{leaf.label}: must be >= {leaf.ge} and fit a signed 64-bit integer"
+            else:
+                reason = f"{leaf.label}: must be between {leaf.ge} and {leaf.le}"
             # a value that does not even fit the warehouse type (NULL after the cast) is out of range too
             checks.append((f"{present} and {type_ok} and not coalesce({' and '.join(bounds)}, false)", reason))
         if leaf.min_length:
@@ -272,6 +291,12 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
     return checks
 
 
+def _key_owners(model: type[ContractModel]) -> list[tuple[str, ...]]:
+    """The record and each contract object in it: the objects whose keys are checked for duplicates."""
+    _, nodes = walk(model)
+    return [(), *(n.path for n in nodes)]
+
+
 def _frame_paths(model: type[ContractModel]) -> list[tuple[str, ...]]:
     leaves, nodes = walk(model)
     return [n.path for n in nodes] + [leaf.path for leaf in leaves]
@@ -294,6 +319,9 @@ def extract_sql(model: type[ContractModel], json_column: str = "j") -> str:
     the record once per path; a list of paths reads it once."""
     paths = _path_list(_frame_paths(model))
     parts = [f"types := json_type({json_column}, {paths})", f"texts := json_extract_string({json_column}, {paths})"]
+    owners = "[" + ", ".join(_sql_str(_json_path(p) if p else "$") for p in _key_owners(model)) + "]"
+    # only the counts are kept (a list of key lists per record would be materialized with every chunk)
+    parts.append(f"key_counts := list_transform(json_keys({json_column}, {owners}), lambda keys: len(keys))")
     objects = _object_paths(model)
     if objects:
         parts.append(f"objects := json_extract({json_column}, {_path_list(objects)})")
@@ -317,6 +345,7 @@ def framed(model: type[ContractModel], relation: str, list_column: str | None = 
         for i, p in enumerate(_frame_paths(model), start=1)
     ]
     columns += [f"{list_column}.objects[{k}] as {_frag(p)}" for k, p in enumerate(_object_paths(model), start=1)]
+    columns += [f"{list_column}.key_counts[{k}] as {_key_count(p)}" for k, p in enumerate(_key_owners(model), 1)]
     return f"(select *, {', '.join(columns)} from {relation})"
 
 

@@ -40,6 +40,10 @@ POSTGRES_ENV_PREFIX = "TOKENBOOKS_PG_"
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
+class LoadError(RuntimeError):
+    """A load failed; the message names the endpoint and files, and quotes no delivered data."""
+
+
 def sql_str(text: str) -> str:
     """A SQL string literal (standard quoting: DuckDB and PostgreSQL alike)."""
     return "'" + text.replace("'", "''") + "'"

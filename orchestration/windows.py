@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import duckdb
 
+from ingestion.lines import LineReader, json_problem_sql
 from ingestion.records import ENDPOINTS
 from ingestion.sources import ConfigError, LandingSource
 from ingestion.warehouse import configure_duckdb
@@ -65,21 +66,30 @@ class RunWindow:
 def landing_event_dates(source: LandingSource) -> tuple[date, date] | None:
     """First and last UTC day of the event records in a landing directory (None: no valid event time).
 
-    Reads only each endpoint's event-time field (DuckDB, all cores); lines that are not JSON or whose time
-    is not a timestamp are skipped here: the load quarantines them whatever the window.
+    Reads the lines as the loader does (``ingestion.lines``: DuckDB, all cores, a byte-level pass only for files
+    DuckDB's reader refuses) and only each record's event-time field. Lines that are not JSON the loader would
+    accept (not UTF-8, NaN, too deep, ...) or whose time is not a timestamp are skipped here: the load
+    quarantines them whatever the window. Nothing a line holds stops the scan.
     """
     firsts, lasts = [], []
-    with configure_duckdb(duckdb.connect()) as con:
+    # Gzip CRCs are left to the load: at worst a corrupt file's garbled line moves a day of the window.
+    with (
+        configure_duckdb(duckdb.connect()) as con,
+        LineReader(con, label="window discovery", verify_gzip=False) as reader,
+    ):
         for endpoint in ENDPOINTS.values():
-            files = [str(path) for path in source.files(endpoint.name)]
+            files = source.files(endpoint.name)
             if endpoint.snapshot or not files:
                 continue
-            day = f'cast(try_cast("{endpoint.event_time_field}" as timestamptz) as date)'
-            first, last = con.execute(
-                f"select min({day}), max({day}) from read_json(?, format = 'newline_delimited', "
-                f"columns = {{'{endpoint.event_time_field}': 'VARCHAR'}}, ignore_errors = true)",
-                [files],
-            ).fetchone()
+            event_time = f"""json_extract_string(line, '$."{endpoint.event_time_field}"')"""
+            day = f"cast(try_cast({event_time} as timestamptz) as date)"
+            first, last = reader.run(
+                files,
+                lambda lines, day=day: con.execute(
+                    f"select min(day), max(day) from (select case when json_valid(line) and "
+                    f"{json_problem_sql('line')} is null then {day} end as day from {lines})"
+                ).fetchone(),
+            )
             if first is not None:
                 firsts.append(first)
                 lasts.append(last)

@@ -27,11 +27,17 @@ from typing import Any
 
 import psycopg2
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from ingestion.records import ENDPOINTS
 from ingestion.sample.generator import generate
 from ingestion.sources import LandingSource
 from ingestion.warehouse import PostgresWarehouse
+
+# Property tests draw the same examples on every CI run (a failure there reproduces exactly); locally they explore.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_LANDING = REPO / "tests" / "fixtures" / "tiny_landing"

@@ -330,12 +330,13 @@ class PlatformEmulator:
 
 
 def _json_object(line: bytes) -> dict[str, Any] | None:
-    """The record on a landing line, or None for a blank line, malformed JSON or a non-object."""
+    """The record on a landing line, or None for a blank line, malformed JSON (too deep for Python's parser
+    included) or a non-object."""
     if not line:
         return None
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return record if isinstance(record, dict) else None
 

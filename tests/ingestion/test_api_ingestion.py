@@ -99,3 +99,25 @@ def test_late_record_is_found_by_the_next_windows_lookback(sample, tmp_path):
     con.close()
     assert found == 1
     assert second.duplicates >= first.loaded - first.corrections  # the first day came back as duplicates
+
+
+def test_hostile_records_from_the_api_are_quarantined_as_from_files(tmp_path):
+    span = '{"span_id": "%s", "organization_id": "o", "started_at": "2026-11-01T10:00:00Z"%s}'
+    (tmp_path / "landing" / "traces").mkdir(parents=True)
+    (tmp_path / "landing" / "traces" / "2026-11-01.jsonl").write_text(
+        "\n".join([span % ("a", ""), span % ("b", ', "name": "\\ud800"'), span % ("c", ', "x": NaN')]) + "\n"
+    )
+    with running_emulator(tmp_path / "landing", api_keys=[KEY], requests_per_hour=10_000) as url:
+        result = ingest_endpoint(tmp_path / "w.duckdb", ApiSource(url, KEY, page_size=500), "traces")
+    assert (result.fetched, result.loaded, result.quarantined) == (3, 1, 2)
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        assert con.execute("select reason, raw_line from raw.quarantine order by raw_line").fetchall() == [
+            (
+                "malformed JSON",
+                '{"span_id":"b","organization_id":"o","started_at":"2026-11-01T10:00:00Z","name":"\\ud800"}',
+            ),
+            ("malformed JSON", '{"span_id":"c","organization_id":"o","started_at":"2026-11-01T10:00:00Z","x":NaN}'),
+        ]
+    finally:
+        con.close()

@@ -255,3 +255,36 @@ def test_raw_columns_flatten_typed_values_with_defaults():
         [json.dumps(retrieval)],
     ).fetchone()
     assert dict(zip([c.name for c in columns], row, strict=True))["llm__usage__input_tokens"] is None
+
+
+def sql_reason_of_text(endpoint: str, text: str) -> str | None:
+    model = ENDPOINTS[endpoint].model
+    query = f"select {reasons_sql(model)} from {framed(model, '(select cast(? as json) as j)')}"
+    return _con.execute(query, [text]).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # parsers disagree on which value counts (DuckDB: the first; PostgreSQL's jsonb, Python: the last)
+        ('"organization_id": "org_a", "organization_id": "org_b"', "duplicate key"),
+        ('"extra": 1, "extra": 2', "duplicate key"),
+        ('"extra": 1, "other": {"a": 1, "a": 2}', None),  # inside unknown or free-form objects: not checked
+        ('"kind": "llm", "llm": {"provider": "openai", "provider": "x", "model": "m", "usage": {}}',
+         "llm: duplicate key"),
+        ('"kind": "llm", "llm": {"provider": "p", "model": "m", "usage": {"input_tokens": 1, "input_tokens": 1}}',
+         "llm.usage: duplicate key"),
+        ('"extra": 1', None),
+    ],
+)  # fmt: skip
+def test_a_key_twice_in_a_contract_object_is_invalid(text, reason):
+    record = '{"span_id": "s1", "started_at": "2026-11-20T10:15:03Z", ' + text + "}"
+    if '"organization_id"' not in text:
+        record = record.replace('"span_id": "s1"', '"span_id": "s1", "organization_id": "org_a"')
+    assert sql_reason_of_text("traces", record) == reason
+
+
+def test_counts_beyond_a_signed_64_bit_integer_say_so():
+    assert sql_reason("logs", {**VALID["logs"], "duration_ms": MAX_INT + 1}) == (
+        "duration_ms: must be >= 0 and fit a signed 64-bit integer"
+    )

@@ -15,6 +15,7 @@ import pytest
 
 from ingestion.load import connect, load_files, load_landing
 from ingestion.sources import ConfigError
+from ingestion.warehouse import LoadError
 
 REPO = Path(__file__).resolve().parents[2]
 NONE2 = (None, None)
@@ -249,3 +250,83 @@ def test_the_duckdb_memory_limit_comes_from_the_environment(tmp_path, monkeypatc
     monkeypatch.setenv("TOKENBOOKS_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(ConfigError, match="TOKENBOOKS_DUCKDB_MEMORY_LIMIT: expected a memory size such as 4GB"):
         load_landing(tmp_path / "w.duckdb", tmp_path)
+
+
+SECRET = "sk-live-0123456789abcdefSECRET"
+
+
+def test_quarantined_lines_are_redacted_and_hashed_as_stored(tmp_path):
+    bad = json.dumps(span("s1", "2026-11-20T10:00:00Z", duration_ms="1420ms", payload={"input": f"key {SECRET}"}))
+    landing = tmp_path / "landing"
+    (landing / "traces").mkdir(parents=True)
+    (landing / "traces" / "1.jsonl").write_bytes(
+        f'{{"span_id": "{SECRET}", "oops"\n'.encode() + bad.encode() + b'\n{"name": "caf\xe9"}\n{"ok": 1}\n'
+    )
+    (result,) = load_landing(tmp_path / "w.duckdb", landing, endpoints=["traces"])
+    assert (result.fetched, result.quarantined) == (4, 4)
+    con = connect(tmp_path / "w.duckdb")
+    rows = con.execute(
+        "select line_number, reason, raw_line, record_id, raw_line_escaped, _line_hash = md5(raw_line) "
+        "from raw.quarantine order by line_number"
+    ).fetchall()
+    con.close()
+    assert rows == [
+        (1, "malformed JSON", '{"span_id": "[redacted-secret]", "oops"', None, False, True),
+        (2, "duration_ms: expected an integer", bad.replace(SECRET, "[redacted-secret]"), "s1", False, True),
+        (3, "not valid UTF-8", '{"name": "caf\\xe9"}', None, True, True),
+        (4, "span_id: missing; organization_id: missing; started_at: missing", '{"ok": 1}', None, False, True),
+    ]
+
+
+def test_an_older_quarantine_is_redacted_once_when_upgraded(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    con = connect(warehouse)
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.quarantine (endpoint varchar, reason varchar, raw_line varchar, record_id varchar, "
+        "_source varchar, line_number bigint, _line_hash varchar, _batch_id varchar, _loaded_at timestamp)"
+    )
+    stored = f'{{"span_id": "{SECRET}", "oops"'
+    con.execute("insert into raw.quarantine values ('traces', 'malformed JSON', ?, ?, 'f', 1, md5(?), 'b', now())",
+                [stored, SECRET, stored])  # fmt: skip
+    con.execute("insert into raw.quarantine values ('traces', 'malformed JSON', 'oops', null, 'f', 2, md5('oops'), "
+                "'b', now())")  # fmt: skip
+    con.close()
+    load_landing(warehouse, tmp_path / "no landing files")
+    con = connect(warehouse)
+    rows = con.execute(
+        "select raw_line, record_id, _line_hash = md5(raw_line), raw_line_escaped "
+        "from raw.quarantine order by line_number"
+    ).fetchall()
+    con.close()
+    assert rows == [
+        ('{"span_id": "[redacted-secret]", "oops"', "[redacted-secret]", True, False),
+        ("oops", None, True, False),
+    ]
+
+
+def test_a_failing_load_quotes_no_delivered_data(tmp_path, monkeypatch, caplog):
+    import ingestion.load
+
+    # a future check that parses lines unguarded: DuckDB's error would quote the line
+    monkeypatch.setattr(ingestion.load, "json_problem_sql", lambda line: f"cast(json({line} || ' x') as varchar)")
+    write_lines(tmp_path / "landing" / "traces" / "1.jsonl", [{"prompt": SECRET}])
+    with pytest.raises(LoadError) as raised:
+        load_landing(tmp_path / "w.duckdb", tmp_path / "landing", endpoints=["traces"])
+    assert str(raised.value) == (
+        f"traces: chunk 0 from {tmp_path / 'landing' / 'traces' / '1.jsonl'}: Invalid Input Error: "
+        "Malformed JSON at byte 45 of input: unexpected content after document."
+    )
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert SECRET not in caplog.text
+
+
+def test_gzip_files_load_under_a_small_memory_limit(tmp_path, monkeypatch):
+    # DuckDB sizes its read buffer from the longest line allowed; left to itself that was 16 GiB for a gzip file
+    monkeypatch.setenv("TOKENBOOKS_DUCKDB_MEMORY_LIMIT", "512MB")
+    write_lines(
+        tmp_path / "landing" / "traces" / "1.jsonl.gz", [span(f"s{n}", "2026-11-20T10:00:00Z") for n in range(3)]
+    )
+    write_lines(tmp_path / "landing" / "traces" / "2.jsonl.gz", [span("s3", "2026-11-20T10:00:00Z")])
+    (result,) = load_landing(tmp_path / "w.duckdb", tmp_path / "landing", endpoints=["traces"])
+    assert (result.fetched, result.loaded) == (4, 4)

@@ -20,7 +20,7 @@ import pytest
 from ingestion.load import load_landing
 from ingestion.sample.generator import generate
 from ingestion.sources import ConfigError
-from ingestion.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse, warehouse_from_settings
+from ingestion.warehouse import DuckDBWarehouse, LoadError, PostgresWarehouse, Warehouse, warehouse_from_settings
 
 REPO = Path(__file__).resolve().parents[2]
 # Columns that say when and in which batch a row was written: they differ between two loads by design.
@@ -261,3 +261,24 @@ def test_warehouse_settings(monkeypatch):
                 warehouse_from_settings()
     with pytest.raises(ConfigError, match="--warehouse names a DuckDB file, but TOKENBOOKS_WAREHOUSE_TYPE is postgres"):
         warehouse_from_settings(duckdb_path="w.duckdb")
+
+
+def test_a_row_postgres_refuses_is_not_quoted_in_the_error(tmp_path, postgres_database, monkeypatch):
+    import ingestion.postgres
+
+    secret = "sk-live-0123456789abcdefSECRET"
+    # without the loader's NUL handling of JSON, jsonb refuses "\u0000" and its CONTEXT quotes the whole row
+    without_nul = ingestion.postgres._without_nul
+    monkeypatch.setattr(
+        ingestion.postgres,
+        "_without_nul",
+        lambda name, kind: f'"{name}"' if kind == "json" else without_nul(name, kind),
+    )
+    attributes = {"note": f"{secret}\0"}
+    landing = write_landing(
+        tmp_path, "traces", {"1.jsonl": [span("s1", "2026-11-20T10:00:00Z", attributes=attributes)]}
+    )
+    with pytest.raises(LoadError) as raised:
+        load_landing(postgres_database.warehouse(), landing, endpoints=["traces"])
+    assert str(raised.value) == "copying _candidates into PostgreSQL: unsupported Unicode escape sequence"
+    assert raised.value.__suppress_context__

@@ -96,3 +96,23 @@ def test_landing_without_event_records_has_no_dates(tmp_path):
     write_lines(tmp_path / "keys" / "k.jsonl", ['{"id": "k1", "last_used_at": "2026-03-01T00:00:00Z"}'])
 
     assert landing_event_dates(LandingSource(tmp_path)) is None
+
+
+def test_hostile_lines_never_stop_the_window_discovery(tmp_path):
+    (tmp_path / "traces").mkdir()
+    deep = b'{"span_id": "s0", "started_at": "2026-01-01T00:00:00Z", "x": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    (tmp_path / "traces" / "a.jsonl").write_bytes(
+        b'{"span_id": "s1", "started_at": "2026-03-02T10:00:00Z", "name": "caf\xe9"}\n'  # not UTF-8: skipped
+        + deep  # deeper than DuckDB's read_json allows (it used to stop the run): skipped
+        + b'\n{"span_id": "s2", "started_at": "2026-03-03T10:00:00Z", "n": NaN}\n'  # not JSON: skipped
+        + b'{"span_id": "s3", "started_at": "2026-03-04T10:00:00Z"}\r\n'
+        + b'{"span_id": "s4", "started_at": "2026-03-05T10:00:\x00"}\n'
+    )
+    # a complete gzip member, then one cut short: only the complete member's lines count
+    cut = gzip.compress(b"".join(b'{"id": "r%d", "timestamp": "2026-03-07T00:00:00Z"}\n' % n for n in range(9999)))
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "cut.jsonl.gz").write_bytes(
+        gzip.compress(b'{"id": "r", "timestamp": "2026-03-06T00:00:00Z"}\n') + cut[: len(cut) // 2]
+    )
+
+    assert landing_event_dates(LandingSource(tmp_path)) == (date(2026, 3, 4), date(2026, 3, 6))

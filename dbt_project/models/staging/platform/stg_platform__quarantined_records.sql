@@ -21,6 +21,7 @@ renamed as (
         -- why it was refused
         reason as quarantine_reason,
         raw_line,
+        raw_line_escaped,
 
         -- timestamps
         _loaded_at as quarantined_at,
