@@ -23,6 +23,7 @@ transaction (``ingestion.postgres``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -68,6 +69,9 @@ QUARANTINE_COLUMNS = (
     ("_loaded_at", "timestamp"),
     # true when raw_line holds escaped bytes (a line not UTF-8 or with a NUL byte): ingestion.lines.unescape
     ("raw_line_escaped", "boolean"),
+    # md5 of the record as the raw tables would hash it (NULL when the line is no JSON): when the contract's
+    # rules change and the record loads after all, its quarantine row goes (_release_quarantined)
+    ("_record_hash", "varchar"),
 )
 LOAD_BATCH_COLUMNS = (
     ("batch_id", "varchar"),
@@ -96,6 +100,9 @@ LANDING_FILE_COLUMNS = (
     ("last_event_at", "timestamp"),
     ("_batch_id", "varchar"),
     ("_loaded_at", "timestamp"),
+    # the contract's checks the file was read with (contract_fingerprint): a file read under other rules is read
+    # again, so a record quarantined then that the rules now accept loads
+    ("contract_hash", "varchar"),
 )
 COUNT_NAMES = ("fetched", "loaded", "duplicates", "quarantined", "corrections", "outside_window")
 # A validated chunk waits in DuckDB temp tables: _candidates (raw rows plus these) and _bad (quarantine rows).
@@ -191,6 +198,8 @@ def ensure_raw_tables(target: WarehouseSession | duckdb.DuckDBPyConnection) -> N
                     )
         if "quarantine" in existing and "raw_line_escaped" not in existing["quarantine"]:
             _redact_stored_quarantine(session)
+        if "quarantine" in existing and "_record_hash" not in existing["quarantine"]:
+            _hash_stored_quarantine(session)
         for endpoint in ENDPOINTS.values():
             table = f"{RAW_SCHEMA}.{endpoint.table}"
             session.create_lookup_index(table, (endpoint.id_field, "_record_hash"))
@@ -217,6 +226,30 @@ def _redact_stored_quarantine(session: WarehouseSession) -> None:
                     f"where endpoint = {sql_str(endpoint)} and _line_hash = {sql_str(line_hash)}"
                 )
     session.execute(f"update {RAW_SCHEMA}.quarantine set raw_line_escaped = false where raw_line_escaped is null")
+
+
+def _hash_stored_quarantine(session: WarehouseSession) -> None:
+    """Once, when a quarantine written before records were hashed is upgraded: hash its JSON lines as the raw
+    tables hash records (in DuckDB whatever the warehouse), so that a record the rules now accept releases it."""
+    rows = session.fetchall(f"select endpoint, _line_hash, raw_line from {RAW_SCHEMA}.quarantine")
+    if not rows:
+        return
+    hashes = session.staging.execute(
+        "select case when json_valid(line) then md5(cast(json(line) as varchar)) end "
+        "from (select unnest(?::varchar[]) as line)",
+        [[row[2] for row in rows]],
+    ).fetchall()
+    for (endpoint, line_hash, _), (record_hash,) in zip(rows, hashes, strict=True):
+        if record_hash is not None:
+            session.execute(
+                f"update {RAW_SCHEMA}.quarantine set _record_hash = {sql_str(record_hash)} "
+                f"where endpoint = {sql_str(endpoint)} and _line_hash = {sql_str(line_hash)}"
+            )
+
+
+def contract_fingerprint(endpoint: Endpoint) -> str:
+    """md5 of the SQL that checks an endpoint's records: it changes whenever the contract's rules do."""
+    return hashlib.md5((extract_sql(endpoint.model) + reasons_sql(endpoint.model)).encode()).hexdigest()
 
 
 def _chunks(files: Sequence[Path]) -> list[list[Path]]:
@@ -369,7 +402,7 @@ def _stage_chunk(
     con.execute(f"""
         create or replace temp table _bad as
         with bad as (
-            select seq, filename, reason, coalesce(escaped, false) as raw_line_escaped,
+            select seq, filename, reason, coalesce(escaped, false) as raw_line_escaped, record_hash,
                    case when whole_file then null else line_number end as line_number,
                    {redact_sql("line")} as raw_line,
                    {redact_sql("record_id")} as record_id
@@ -381,7 +414,8 @@ def _stage_chunk(
             from bad
         )
         select {sql_str(endpoint.name)} as endpoint, reason, raw_line, record_id,
-               {source_expr} as _source, line_number, line_hash as _line_hash, raw_line_escaped, seq
+               {source_expr} as _source, line_number, line_hash as _line_hash, raw_line_escaped,
+               record_hash as _record_hash, seq
         from hashed
         where nth = 1
     """)
@@ -436,12 +470,13 @@ def _write_chunk(session: WarehouseSession, endpoint: Endpoint, staged: StagedCh
         from _new
     """)
     session.execute("drop table _new")
+    _release_quarantined(session, endpoint)
     session.execute(f"""
         insert into {RAW_SCHEMA}.quarantine
             (endpoint, reason, raw_line, record_id, _source, line_number, _line_hash, raw_line_escaped,
-             _batch_id, _loaded_at)
+             _record_hash, _batch_id, _loaded_at)
         select endpoint, reason, raw_line, record_id, _source, line_number, _line_hash, raw_line_escaped,
-               {sql_str(batch_id)}, timezone('UTC', now())
+               _record_hash, {sql_str(batch_id)}, timezone('UTC', now())
         from _bad b
         where not exists (
             select 1 from {RAW_SCHEMA}.quarantine q where q.endpoint = b.endpoint and q._line_hash = b._line_hash
@@ -460,6 +495,24 @@ def _write_chunk(session: WarehouseSession, endpoint: Endpoint, staged: StagedCh
     )
 
 
+def _release_quarantined(session: WarehouseSession, endpoint: Endpoint) -> None:
+    """A quarantined record that now passes the contract (its rules changed since, e.g. a never-used key became
+    valid) and loads in this chunk leaves the quarantine: it is no longer a bad record, and counts no more."""
+    quarantine = f"{RAW_SCHEMA}.quarantine"
+    (released,) = session.fetchone(f"""
+        select count(*) from {quarantine} q
+        where q.endpoint = {sql_str(endpoint.name)}
+          and exists (select 1 from _candidates c where c._record_hash = q._record_hash)
+    """)
+    if released:
+        session.execute(f"""
+            delete from {quarantine}
+            where endpoint = {sql_str(endpoint.name)}
+              and _record_hash in (select c._record_hash from _candidates c)
+        """)
+        log.info("%s: %d quarantined record(s) pass the contract's current rules and loaded", endpoint.name, released)
+
+
 def _register_files(
     session: WarehouseSession,
     endpoint: Endpoint,
@@ -474,10 +527,11 @@ def _register_files(
         f"delete from {RAW_SCHEMA}.landing_files where endpoint = {sql_str(endpoint.name)} and path in ({paths})"
     )
     rows = []
+    contract = contract_fingerprint(endpoint)
     for path, (size, modified_ns) in stats.items():
         lines, first, last = staged.files.get(path, (0, None, None))
         values = (endpoint.name, path, size, modified_ns, lines, first, last, batch_id)
-        rows.append(f"({', '.join(_literal(v) for v in values)}, timezone('UTC', now()))")
+        rows.append(f"({', '.join(_literal(v) for v in values)}, timezone('UTC', now()), {sql_str(contract)})")
     names = ", ".join(name for name, _ in LANDING_FILE_COLUMNS)
     session.execute(f"insert into {RAW_SCHEMA}.landing_files ({names}) values {', '.join(rows)}")
 
@@ -486,9 +540,9 @@ def _files_to_read(
     session: WarehouseSession, endpoint: Endpoint, files: Sequence[Path], window: tuple[datetime, datetime] | None
 ) -> list[Path]:
     """The files a load must read: all but the unchanged ones (same size and modification time as when they
-    were read) that cannot add anything. A snapshot file is loaded whole, so once read it adds nothing; an event
-    file adds nothing when none of its valid records falls inside the window (its invalid lines were
-    quarantined the first time, whatever the window)."""
+    were read, under the same contract rules) that cannot add anything. A snapshot file is loaded whole, so once
+    read it adds nothing; an event file adds nothing when none of its valid records falls inside the window (its
+    invalid lines were quarantined the first time, whatever the window)."""
     if endpoint.snapshot:
         adds_nothing = "true"
     elif window is not None:
@@ -500,7 +554,8 @@ def _files_to_read(
         (path, size, modified_ns)
         for path, size, modified_ns in session.fetchall(
             f"select path, size_bytes, modified_ns from {RAW_SCHEMA}.landing_files "
-            f"where endpoint = {sql_str(endpoint.name)} and ({adds_nothing})"
+            f"where endpoint = {sql_str(endpoint.name)} and contract_hash = {sql_str(contract_fingerprint(endpoint))} "
+            f"and ({adds_nothing})"
         )
     }
     stats = {path: path.stat() for path in files}

@@ -330,3 +330,39 @@ def test_gzip_files_load_under_a_small_memory_limit(tmp_path, monkeypatch):
     write_lines(tmp_path / "landing" / "traces" / "2.jsonl.gz", [span("s3", "2026-11-20T10:00:00Z")])
     (result,) = load_landing(tmp_path / "w.duckdb", tmp_path / "landing", endpoints=["traces"])
     assert (result.fetched, result.loaded) == (4, 4)
+
+
+def test_a_record_the_rules_now_accept_leaves_quarantine_and_loads(tmp_path, monkeypatch):
+    """A never-used key was quarantined under the old rule (last_used_at required). Once the rule changes, the
+    next load reads the unchanged snapshot file again (it was read under other rules), loads the key, and its
+    quarantine row goes: it no longer counts as a bad record."""
+    import ingestion.load as load
+
+    never_used = {"id": "k2", "organization_id": "org_a", "last_used_at": None}
+    used = {"id": "k1", "organization_id": "org_a", "last_used_at": "2026-11-01T00:00:00Z"}
+    landing = tmp_path / "landing"
+    write_lines(landing / "keys" / "keys.jsonl", [used, never_used, "{not json"])
+    warehouse = tmp_path / "w.duckdb"
+    current_rules = load.reasons_sql
+
+    def old_rules(model):
+        missing = "case when json_extract_string(j, '$.last_used_at') is null then 'last_used_at: missing' end"
+        reasons = current_rules(model)
+        return f"coalesce({reasons}, {missing})" if model.__name__ == "ApiKey" else reasons
+
+    monkeypatch.setattr(load, "reasons_sql", old_rules)
+    (before,) = load_landing(warehouse, landing, endpoints=["keys"])
+    assert (before.loaded, before.quarantined) == (1, 2)
+    monkeypatch.setattr(load, "reasons_sql", current_rules)
+
+    (after,) = load_landing(warehouse, landing, endpoints=["keys"])
+    assert (after.fetched, after.loaded, after.duplicates, after.quarantined, after.files_skipped) == (3, 1, 1, 1, 0)
+    con = connect(warehouse)
+    try:
+        assert con.execute("select id from raw.keys order by id").fetchall() == [("k1",), ("k2",)]
+        assert con.execute("select reason from raw.quarantine").fetchall() == [("malformed JSON",)]
+    finally:
+        con.close()
+    # and with the rules unchanged, the file is not read again
+    (again,) = load_landing(warehouse, landing, endpoints=["keys"])
+    assert (again.fetched, again.files_skipped) == (0, 1)
