@@ -69,8 +69,9 @@ QUARANTINE_COLUMNS = (
     ("_loaded_at", "timestamp"),
     # true when raw_line holds escaped bytes (a line not UTF-8 or with a NUL byte): ingestion.lines.unescape
     ("raw_line_escaped", "boolean"),
-    # md5 of the record as the raw tables would hash it (NULL when the line is no JSON): when the contract's
-    # rules change and the record loads after all, its quarantine row goes (_release_quarantined)
+    # md5 of the record as the raw tables would hash it (NULL when the line is no JSON or redaction changed it):
+    # when the contract's rules change and the record loads after all, its quarantine row goes
+    # (_release_quarantined)
     ("_record_hash", "varchar"),
 )
 LOAD_BATCH_COLUMNS = (
@@ -402,14 +403,17 @@ def _stage_chunk(
     con.execute(f"""
         create or replace temp table _bad as
         with bad as (
-            select seq, filename, reason, coalesce(escaped, false) as raw_line_escaped, record_hash,
+            select seq, filename, reason, coalesce(escaped, false) as raw_line_escaped, record_hash, line,
                    case when whole_file then null else line_number end as line_number,
                    {redact_sql("line")} as raw_line,
                    {redact_sql("record_id")} as record_id
             from _checked where reason is not null
         ),
         hashed as (
-            select *, md5(raw_line) as line_hash,
+            -- the record's hash only where redaction found nothing in the line: a hash of a clear secret would
+            -- let a reader confirm a guess (the reason _line_hash is of the redacted line)
+            select * replace (case when raw_line = line then record_hash end as record_hash),
+                   md5(raw_line) as line_hash,
                    row_number() over (partition by md5(raw_line) order by seq) as nth
             from bad
         )

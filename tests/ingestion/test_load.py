@@ -341,7 +341,9 @@ def test_a_record_the_rules_now_accept_leaves_quarantine_and_loads(tmp_path, mon
     never_used = {"id": "k2", "organization_id": "org_a", "last_used_at": None}
     used = {"id": "k1", "organization_id": "org_a", "last_used_at": "2026-11-01T00:00:00Z"}
     landing = tmp_path / "landing"
-    write_lines(landing / "keys" / "keys.jsonl", [used, never_used, "{not json"])
+    # a bad line whose secret is redacted keeps no record hash (a hash of the clear secret would confirm a guess)
+    secret = {"id": "k3", "organization_id": "org_a", "name": "sk-" + "a1b2c3d4" * 6, "last_used_at": "yesterday"}
+    write_lines(landing / "keys" / "keys.jsonl", [used, never_used, "{not json", secret])
     warehouse = tmp_path / "w.duckdb"
     current_rules = load.reasons_sql
 
@@ -352,15 +354,22 @@ def test_a_record_the_rules_now_accept_leaves_quarantine_and_loads(tmp_path, mon
 
     monkeypatch.setattr(load, "reasons_sql", old_rules)
     (before,) = load_landing(warehouse, landing, endpoints=["keys"])
-    assert (before.loaded, before.quarantined) == (1, 2)
+    assert (before.loaded, before.quarantined) == (1, 3)
+    con = connect(warehouse)
+    try:
+        hashed = con.execute("select record_id, _record_hash is not null from raw.quarantine").fetchall()
+        assert sorted(hashed, key=str) == [("k2", True), ("k3", False), (None, False)]
+    finally:
+        con.close()
     monkeypatch.setattr(load, "reasons_sql", current_rules)
 
     (after,) = load_landing(warehouse, landing, endpoints=["keys"])
-    assert (after.fetched, after.loaded, after.duplicates, after.quarantined, after.files_skipped) == (3, 1, 1, 1, 0)
+    assert (after.fetched, after.loaded, after.duplicates, after.quarantined, after.files_skipped) == (4, 1, 1, 2, 0)
     con = connect(warehouse)
     try:
         assert con.execute("select id from raw.keys order by id").fetchall() == [("k1",), ("k2",)]
-        assert con.execute("select reason from raw.quarantine").fetchall() == [("malformed JSON",)]
+        reasons = con.execute("select reason from raw.quarantine order by reason").fetchall()
+        assert reasons == [("last_used_at: expected an ISO 8601 timestamp with a UTC offset",), ("malformed JSON",)]
     finally:
         con.close()
     # and with the rules unchanged, the file is not read again
