@@ -1,5 +1,5 @@
 """Properties of the dbt project read from its parsed manifest, without building anything: every model has a
-primary-key test.
+primary-key test, and every macro is documented with its arguments (macros/_macros.yml).
 
 A primary-key test is either ``unique`` on a column that is also tested not null (``not_null``, or
 ``not_null_columns`` naming it), since ``unique`` lets any number of NULLs through; or
@@ -14,7 +14,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import jinja2
 import pytest
+from dbt.parser.schemas import is_valid_type
+from dbt_common.clients.jinja import get_environment
 
 from orchestration.resources import prepare_dbt_manifest
 
@@ -68,8 +71,36 @@ def models_without_primary_key(manifest: dict[str, Any]) -> list[str]:
     )
 
 
+def macro_documentation_problems(manifest: dict[str, Any]) -> list[str]:
+    """What is missing or wrong in the documentation of the project's macros (generic tests included): a
+    description, and each argument of the definition, in order, with a dbt argument type and a description."""
+    environment = get_environment()
+    problems = []
+    for macro in sorted(manifest["macros"].values(), key=lambda macro: macro["name"]):
+        if macro["package_name"] != PROJECT:
+            continue
+        name = macro["name"]
+        (definition,) = environment.parse(macro["macro_sql"]).find_all(jinja2.nodes.Macro)
+        defined = [argument.name for argument in definition.args]
+        documented = macro.get("arguments") or []
+        if not (macro.get("description") or "").strip():
+            problems.append(f"{name}: no description")
+        if [argument["name"] for argument in documented] != defined:
+            problems.append(f"{name}: arguments documented {[a['name'] for a in documented]}, defined {defined}")
+        for argument in documented:
+            if not argument.get("type") or not is_valid_type(argument["type"]):
+                problems.append(f"{name}({argument['name']}): type {argument.get('type')!r} is not a dbt type")
+            if not (argument.get("description") or "").strip():
+                problems.append(f"{name}({argument['name']}): no description")
+    return problems
+
+
 def test_every_model_has_a_primary_key_test(manifest):
     assert models_without_primary_key(manifest) == []
+
+
+def test_every_macro_documents_its_arguments(manifest):
+    assert macro_documentation_problems(manifest) == []
 
 
 def _model(name: str) -> tuple[str, dict[str, Any]]:
