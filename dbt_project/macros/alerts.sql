@@ -1,4 +1,4 @@
-{#- Building blocks of the alert rules (models/marts/alerts/). Every rule model ends with `alert_row`, so
+{#- Building blocks of the alert rules (models/intermediate/alerts/). Every rule model ends with `alert_row`, so
     the `alerts` mart unions rows of one shape; shares use `ratio` and ages `alert_elapsed`, so DuckDB and
     PostgreSQL store the same values. -#}
 

@@ -1,8 +1,9 @@
 {% macro latest_version(relation, id_column, order_by) -%}
     {#- One row per `id_column`: the first version in `order_by` order. Raw tables keep every version
-        of a record (corrections included); this is where the contract's dedup rule is applied.
-        Versions are ranked on the narrow key columns only and the winners picked by `_delivery_seq`
-        (unique per raw table): ranking whole rows would sort every wide column (records, payloads). -#}
+        of a record (corrections included); the base models (models/staging/platform/base/) apply the
+        contract's dedup rule with it, once per raw table. Versions are ranked on the narrow key columns
+        only and the winners picked by `_delivery_seq` (unique per raw table): ranking whole rows would sort
+        every wide column (records, payloads). -#}
     select *
     from {{ relation }}
     where _delivery_seq in (

@@ -34,8 +34,13 @@ class DbtWorkspace:
     warehouse: Path
 
     def seed_path(self, name: str) -> Path:
-        """This workspace's copy of a seed file in pricing_seeds/ (``provider_prices``, ``price_overrides``, ...)."""
-        return self.project_dir.parent / "pricing_seeds" / f"{name}.csv"
+        """This workspace's copy of a seed file: a price in pricing_seeds/ (``provider_prices``, ``price_overrides``,
+        ...) or a configuration seed in the project's seeds/<domain>/ (``alert_thresholds``, ``rate_cards``, ...)."""
+        (path,) = [
+            *(self.project_dir / "seeds").glob(f"*/{name}.csv"),
+            *(self.project_dir.parent / "pricing_seeds").glob(f"{name}.csv"),
+        ]
+        return path
 
     def write_seed(self, name: str, rows: Sequence[dict[str, str]]) -> None:
         """Replace the rows of this workspace's copy of a seed, keeping its header (missing columns stay empty)."""
@@ -106,7 +111,8 @@ def tiny_landing() -> Path:
 
 @pytest.fixture(scope="module")
 def new_workspace(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], DbtWorkspace]:
-    """A factory of fresh workspaces: project and seeds copied, an empty warehouse path."""
+    """A factory of fresh workspaces: the project (its configuration seeds included) and the price seeds copied,
+    an empty warehouse path."""
 
     def make() -> DbtWorkspace:
         root = tmp_path_factory.mktemp("dbt")

@@ -352,7 +352,7 @@ def test_alert_rows_name_their_subject_window_and_evaluation_time(built):
 
 def test_a_raised_threshold_clears_its_alerts_and_leaves_the_others(built):
     before = alert_rows(built)
-    seed = built.project_dir.parent / "pricing_seeds" / "alert_thresholds.csv"
+    seed = built.seed_path("alert_thresholds")
     original = seed.read_text(encoding="utf-8")
     with seed.open(newline="", encoding="utf-8") as file:
         rules = list(csv.DictReader(file))

@@ -218,7 +218,8 @@ def closed_then_changed(billing, november, tmp_path_factory):
     (late / "traces").mkdir()
     (late / "traces" / "late.jsonl").write_text(json.dumps(LATE_CALL) + "\n", encoding="utf-8")
     load_landing(billing["warehouse"], late)
-    with (billing["root"] / "pricing_seeds" / "rate_card_overrides.csv").open("a", encoding="utf-8") as seed:
+    overrides = billing["root"] / "dbt_project" / "seeds" / "billing" / "rate_card_overrides.csv"
+    with overrides.open("a", encoding="utf-8") as seed:
         seed.write(ACME_FEE_OVERRIDE)
     with warehouse_env_for_dbt(billing["warehouse"]):
         billing["dbt"].cli(BUILD_BILLING, raise_on_error=True).wait()

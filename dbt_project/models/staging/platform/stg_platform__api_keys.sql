@@ -2,10 +2,7 @@ with
 
 source as (
 
-    -- A snapshot: the version with the latest last_used_at wins, so a stale one delivered late does not; a
-    -- never-used version (last_used_at NULL) is older than any use (NULLS LAST: Postgres sorts NULL first
-    -- in descending order unless told).
-    {{ latest_version(source('raw', 'keys'), 'id', 'last_used_at desc nulls last, _delivery_seq desc') }}
+    select * from {{ ref('base_platform__keys') }}
 
 ),
 

@@ -7,8 +7,8 @@ with
 
 source as (
 
-    -- Deduplicate before filtering on kind: a correction may change a span's kind.
-    {{ latest_version(source('raw', 'traces'), 'span_id', '_delivery_seq desc') }}
+    -- spans of every kind, deduplicated before the filter on kind: a correction may change a span's kind
+    select * from {{ ref('base_platform__traces') }}
 
 ),
 

@@ -2,8 +2,7 @@ with
 
 source as (
 
-    -- A snapshot: the version with the latest updated_at wins, so a stale one delivered late does not.
-    {{ latest_version(source('raw', 'organizations'), 'id', 'updated_at desc, _delivery_seq desc') }}
+    select * from {{ ref('base_platform__organizations') }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 source as (
 
-    {{ latest_version(source('raw', 'logs'), 'id', '_delivery_seq desc') }}
+    select * from {{ ref('base_platform__logs') }}
 
 ),
 

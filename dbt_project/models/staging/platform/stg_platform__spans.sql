@@ -4,7 +4,7 @@ with
 
 source as (
 
-    {{ latest_version(source('raw', 'traces'), 'span_id', '_delivery_seq desc') }}
+    select * from {{ ref('base_platform__traces') }}
 
 ),
 
