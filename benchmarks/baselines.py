@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ingestion.warehouse import configure_duckdb
+from warehouse import configure_duckdb
 
 SPAN_COLUMNS = {
     "span_id": "VARCHAR",

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from ingestion.sample.generator import generate
-from ingestion.warehouse import DUCKDB_MEMORY_LIMIT_ENV
+import settings
+from sample_platform.generator import generate
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "pricing_seeds"
@@ -85,7 +85,7 @@ def python_step(*args: str) -> list[str]:
 
 
 def tokenbooks(*args: str) -> list[str]:
-    return [sys.executable, "-m", "orchestration.cli", *args]
+    return [sys.executable, "-m", "cli", *args]
 
 
 def make_dataset(out: Path, llm_calls: int, days: int, workers: int) -> dict:
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes.insert(0, max(100, sizes[0] // 10))
     histories = _int_list(args.history_days)
     args.work.mkdir(parents=True, exist_ok=True)
-    os.environ[DUCKDB_MEMORY_LIMIT_ENV] = args.memory_limit  # inherited by every step
+    settings.override(duckdb_memory_limit=args.memory_limit)  # this process and, inherited, every step
 
     results: dict = {
         "machine": {

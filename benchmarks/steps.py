@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 from benchmarks.baselines import floor, pandas_costs
-from ingestion.load import connect, load_landing
+from ingestion.load import load_landing
 from ingestion.records import ENDPOINTS
+from warehouse import connect
 
 
 def _costs_json(costs: dict[tuple[str, str], float]) -> list[list[object]]:

@@ -52,8 +52,8 @@ from typing import Any, BinaryIO, TypeVar
 
 import duckdb
 
-from ingestion.redaction import safe_message
-from ingestion.warehouse import sql_str
+from warehouse import sql_str
+from warehouse.redaction import safe_message
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ Files are loaded in chunks, one transaction each, so a killed load resumes by si
 chunks come back as duplicates, the rest loads, and the raw tables end as an uninterrupted run leaves them.
 
 Steps 1-3 run in DuckDB whatever the warehouse (``_stage_chunk``: the validated chunk waits in temp tables);
-the writes (``_write_chunk``) are portable SQL run through a ``WarehouseSession`` (``ingestion.warehouse``):
+the writes (``_write_chunk``) are portable SQL run through a ``WarehouseSession`` (``warehouse``):
 on a DuckDB file in the same connection, on PostgreSQL after the staged rows are copied into the chunk's
-transaction (``ingestion.postgres``).
+transaction (``warehouse.postgres``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import uuid
@@ -37,14 +36,14 @@ from pathlib import Path
 
 import duckdb
 
+import settings
 from ingestion.client import PlatformClient, RetryPolicy
 from ingestion.lines import MALFORMED_JSON, NOT_AN_OBJECT, LineReader, json_problem_sql, store_faults
 from ingestion.records import ENDPOINTS, Endpoint
-from ingestion.redaction import payload_sql, redact_sql, safe_message
-from ingestion.sources import ApiSource, ConfigError, LandingSource, Source
+from ingestion.sources import ApiSource, LandingSource, Source
 from ingestion.validation import extract_sql, framed, raw_columns, reasons_sql
-from ingestion.warehouse import DuckDBSession, LoadError, Warehouse, WarehouseSession, as_warehouse, sql_str
-from ingestion.warehouse import connect as connect  # the DuckDB connection callers used before warehouses
+from warehouse import DuckDBSession, LoadError, Warehouse, WarehouseSession, as_warehouse, sql_str
+from warehouse.redaction import payload_sql, redact_sql, safe_message
 
 log = logging.getLogger(__name__)
 
@@ -120,17 +119,11 @@ STAGED_BAD_COLUMNS = (
 )
 STAGING_TABLES = ("_lines", "_faults", "_parsed", "_checked", "_candidates", "_bad")
 # Files are committed in chunks of about this many bytes (compressed size for .gz): the unit of resumption
-# and of peak memory. Override with TOKENBOOKS_LOAD_CHUNK_BYTES.
-DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024
+# and of peak memory: TOKENBOOKS_LOAD_CHUNK_BYTES (default 256 MiB).
 
 
 def chunk_bytes() -> int:
-    value = os.environ.get("TOKENBOOKS_LOAD_CHUNK_BYTES", "")
-    if not value:
-        return DEFAULT_CHUNK_BYTES
-    if not value.isdigit() or int(value) <= 0:
-        raise ConfigError(f"TOKENBOOKS_LOAD_CHUNK_BYTES: expected a positive number of bytes, got {value!r}")
-    return int(value)
+    return settings.current().load_chunk_bytes
 
 
 @dataclass

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import settings
 from ingestion.records import ENDPOINTS
+from settings import ConfigError
 
 LANDING_SUFFIXES = (".jsonl", ".jsonl.gz")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the setting and what was expected."""
 
 
 @dataclass(frozen=True)
@@ -65,27 +62,14 @@ def source_from_settings(landing_dir: str | Path | None, api_url: str | None) ->
     assert api_url is not None
     if not api_url.startswith(("http://", "https://")):
         raise ConfigError(f"TOKENBOOKS_API_URL / --api-url: expected an http(s) URL, got {api_url!r}")
-    api_key = os.environ.get("TOKENBOOKS_API_KEY", "")
-    if not api_key:
+    configured = settings.current()
+    if configured.api_key is None:
         raise ConfigError("TOKENBOOKS_API_KEY: expected the platform API key in the environment (never in files)")
     return ApiSource(
         api_url.rstrip("/"),
-        api_key,
-        page_size=int(_positive("TOKENBOOKS_API_PAGE_SIZE", 5000)),
-        timeout_seconds=_positive("TOKENBOOKS_API_TIMEOUT_SECONDS", 30.0),
-        max_attempts=int(_positive("TOKENBOOKS_API_MAX_ATTEMPTS", 8)),
-        backoff_base_seconds=_positive("TOKENBOOKS_API_BACKOFF_SECONDS", 0.5),
+        configured.api_key.get_secret_value(),
+        page_size=configured.api_page_size,
+        timeout_seconds=configured.api_timeout_seconds,
+        max_attempts=configured.api_max_attempts,
+        backoff_base_seconds=configured.api_backoff_seconds,
     )
-
-
-def _positive(setting: str, default: float) -> float:
-    value = os.environ.get(setting, "")
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if number <= 0:
-        raise ConfigError(f"{setting}: expected a positive number, got {value!r}")
-    return number

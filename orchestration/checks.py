@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.alerting.payloads import jsonable_alert
+from alerting.payloads import jsonable_alert
 from orchestration.assets.ingestion import ingestion_assets
 
 INGESTION_FRESHNESS = timedelta(hours=26)

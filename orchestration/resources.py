@@ -1,22 +1,8 @@
-"""Settings and resources: where the warehouse is, where records come from, and the dbt project.
+"""Dagster resources: the warehouse, where records come from, and the dbt project.
 
-Every setting comes from the environment; the ``tokenbooks`` CLI flags set the same variables, so a run from
-the CLI and a run from the Dagster UI resolve settings the same way.
-
-=============================  =====================================================================
-``TOKENBOOKS_WAREHOUSE_TYPE``  ``duckdb`` (default) or ``postgres``: where the loader writes and dbt
-                               builds (the dbt target follows it)
-``TOKENBOOKS_WAREHOUSE``       DuckDB file of the warehouse (default ``data/warehouse.duckdb``,
-                               relative to the working directory)
-``TOKENBOOKS_PG_*``            the PostgreSQL warehouse: ``HOST``, ``PORT``, ``USER``, ``PASSWORD``,
-                               ``DBNAME``, ``SSLMODE`` (see ``ingestion.warehouse``)
-``TOKENBOOKS_LANDING_DIR``     landing directory of JSONL files            } exactly one of these two
-``TOKENBOOKS_API_URL``         base URL of the platform's analytics API    } (key: ``TOKENBOOKS_API_KEY``)
-``TOKENBOOKS_LOOKBACK_HOURS``  hours before a partition's start that are fetched again, so records that
-                               became visible late are picked up (default 48)
-``TOKENBOOKS_DBT_TARGET``      target in ``dbt_project/profiles.yml``: the warehouse type; when set
-                               alone it selects the warehouse type too, when set with it they must agree
-=============================  =====================================================================
+Their values come from run config when a run sets them (``tokenbooks run`` does, so the UI shows them with the
+run), else from ``settings`` (the environment, read once). PostgreSQL's connection and the API key come from
+settings only: run config is shown in the UI.
 """
 
 from __future__ import annotations
@@ -34,25 +20,9 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliResource, DbtProject
 
-from ingestion.sources import ConfigError, Source, source_from_settings
-from ingestion.warehouse import (
-    DEFAULT_DUCKDB_PATH,
-    DUCKDB_PATH_ENV,
-    WAREHOUSE_TYPE_ENV,
-    DuckDBWarehouse,
-    Warehouse,
-    as_warehouse,
-    duckdb_warehouse,
-    warehouse_from_settings,
-)
-
-WAREHOUSE_ENV = DUCKDB_PATH_ENV
-DEFAULT_WAREHOUSE = DEFAULT_DUCKDB_PATH
-LANDING_DIR_ENV = "TOKENBOOKS_LANDING_DIR"
-API_URL_ENV = "TOKENBOOKS_API_URL"
-LOOKBACK_HOURS_ENV = "TOKENBOOKS_LOOKBACK_HOURS"
-DEFAULT_LOOKBACK_HOURS = 48
-DBT_TARGET_ENV = "TOKENBOOKS_DBT_TARGET"
+import settings
+from ingestion.sources import Source, source_from_settings
+from warehouse import DBT_TARGET_ENV, Warehouse, as_warehouse, configured_warehouse
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 # dbt reads these besides its own project folder (seed-paths in dbt_project.yml).
@@ -60,34 +30,14 @@ DBT_EXTRA_SOURCE_DIRS = (DBT_PROJECT_DIR.parent / "pricing_seeds",)
 DBT_GENERATED_DIRS = ("target", "logs", "dbt_packages")
 
 
-def warehouse_path(configured: str | None = None) -> Path:
-    """The DuckDB warehouse file as an absolute path (dbt runs in its project folder, so relative paths would
-    differ)."""
-    return duckdb_warehouse(configured).path
-
-
-def configured_warehouse(kind: str | None = None, duckdb_path: str | None = None) -> Warehouse:
-    """The warehouse the loader writes and dbt builds: ``kind``, else ``TOKENBOOKS_WAREHOUSE_TYPE``, else the
-    type ``TOKENBOOKS_DBT_TARGET`` names, else DuckDB. A dbt target naming the other warehouse is an error."""
-    target = os.environ.get(DBT_TARGET_ENV)
-    kind = kind or os.environ.get(WAREHOUSE_TYPE_ENV) or target
-    warehouse = warehouse_from_settings(kind, duckdb_path)
-    if target and target != warehouse.kind:
-        raise ConfigError(
-            f"{DBT_TARGET_ENV}={target} disagrees with the {warehouse.kind} warehouse ({WAREHOUSE_TYPE_ENV}): "
-            f"unset {DBT_TARGET_ENV}, dbt's target follows the warehouse type"
-        )
-    return warehouse
-
-
 @contextlib.contextmanager
 def warehouse_env_for_dbt(warehouse: Warehouse | Path) -> Iterator[None]:
     """dbt's profile reads the target and its connection from the environment (even to parse): point them at
     ``warehouse`` (a DuckDB file path is the DuckDB warehouse), the one the loader writes, while dbt runs."""
     warehouse = as_warehouse(warehouse)
-    settings = {**warehouse.dbt_env(), DBT_TARGET_ENV: warehouse.kind}
-    previous = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)
+    for_dbt = {**warehouse.dbt_env(), DBT_TARGET_ENV: warehouse.kind}
+    previous = {name: os.environ.get(name) for name in for_dbt}
+    os.environ.update(for_dbt)
     try:
         yield
     finally:
@@ -99,10 +49,7 @@ def warehouse_env_for_dbt(warehouse: Warehouse | Path) -> Iterator[None]:
 
 
 def lookback() -> timedelta:
-    value = os.environ.get(LOOKBACK_HOURS_ENV) or str(DEFAULT_LOOKBACK_HOURS)
-    if not value.isdigit():
-        raise ConfigError(f"{LOOKBACK_HOURS_ENV}: expected a whole number of hours (0 or more), got {value!r}")
-    return timedelta(hours=int(value))
+    return timedelta(hours=settings.current().lookback_hours)
 
 
 def dbt_executable() -> str:
@@ -121,13 +68,6 @@ class WarehouseResource(dg.ConfigurableResource):
     def resolve(self) -> Warehouse:
         return configured_warehouse(self.type, self.path)
 
-    def resolved_path(self) -> Path:
-        """The DuckDB file, for steps that read DuckDB directly."""
-        warehouse = self.resolve()
-        if not isinstance(warehouse, DuckDBWarehouse):
-            raise ConfigError(f"this step reads a DuckDB warehouse file; the warehouse is {warehouse.describe()}")
-        return warehouse.path
-
 
 class PlatformSourceResource(dg.ConfigurableResource):
     """Where platform records come from: a landing directory or the analytics API (exactly one)."""
@@ -138,7 +78,8 @@ class PlatformSourceResource(dg.ConfigurableResource):
     def open(self) -> Source:
         if self.landing_dir or self.api_url:
             return source_from_settings(self.landing_dir, self.api_url)
-        return source_from_settings(os.environ.get(LANDING_DIR_ENV), os.environ.get(API_URL_ENV))
+        configured = settings.current()
+        return source_from_settings(configured.landing_dir, configured.api_url)
 
 
 # No fixed target: the profile reads TOKENBOOKS_DBT_TARGET, which warehouse_env_for_dbt sets for every dbt call.

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import dagster as dg
 
-from orchestration.assets.statements import STATEMENT_FILES_KEY, monthly_partitions
+from orchestration.assets.statements import STATEMENT_FILES_KEY
+from orchestration.partitions import monthly_partitions
 
 DAILY_JOB_NAME = "tokenbooks_daily"
 STATEMENTS_JOB_NAME = "tokenbooks_monthly_statements"

@@ -8,7 +8,7 @@
 
 The delivery step runs in the ``duckdb`` pool like every step that touches the warehouse. Both sensors
 skip, saying why, while no webhook is configured (``TOKENBOOKS_ALERT_WEBHOOKS``): sensor ticks in the UI
-show what happened. What is delivered, and the exactly-once rules, live in ``orchestration.alerting``.
+show what happened. What is delivered, and the exactly-once rules, live in ``alerting``.
 """
 
 from datetime import UTC, datetime
@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
-from ingestion.sources import ConfigError
-from orchestration.alerting.delivery import deliver
-from orchestration.alerting.settings import WEBHOOKS_ENV, destinations_from_env, policy_from_env
+import settings
+from alerting.delivery import deliver
+from alerting.destinations import WEBHOOKS_ENV, destinations_from_settings, policy_from_settings
 from orchestration.assets.dbt import dbt_models
 from orchestration.assets.ingestion import DUCKDB_POOL
 from orchestration.checks import STALE_LOAD_RULE, stale_asset_alert, stale_raw_assets
 from orchestration.resources import WarehouseResource
+from settings import ConfigError
 
 ALERT_DELIVERY_JOB_NAME = "alert_delivery"
 ALERTS_MART_KEY = get_asset_key_for_model([dbt_models], "alerts")
@@ -50,13 +51,13 @@ def utc_now() -> datetime:
     "webhooks, once each, and record the deliveries in ops.alert_deliveries.",
 )
 def deliver_alerts(context: dg.OpExecutionContext, warehouse: WarehouseResource) -> None:
-    destinations = destinations_from_env()
+    destinations = destinations_from_settings(settings.current())
     now = utc_now()
     stale = stale_raw_assets(context.instance, now)
     report = deliver(
         warehouse.resolve(),
         destinations,
-        policy_from_env(),
+        policy_from_settings(settings.current()),
         now=now,
         extra_alerts=[stale_asset_alert(asset, now) for asset in stale],
         extra_rules=frozenset({STALE_LOAD_RULE}),
@@ -85,7 +86,7 @@ def alert_delivery_job():
 def no_destinations_reason() -> dg.SkipReason | None:
     """Why a sensor should not launch a delivery (no webhook, or a malformed setting), else None."""
     try:
-        destinations = destinations_from_env()
+        destinations = destinations_from_settings(settings.current())
     except ConfigError as error:  # names the setting, never its value
         return dg.SkipReason(f"alert webhooks misconfigured: {error}")
     return None if destinations else dg.SkipReason(f"no alert webhook configured ({WEBHOOKS_ENV} is empty)")

@@ -20,9 +20,10 @@ import duckdb
 
 from ingestion.lines import LineReader, json_problem_sql
 from ingestion.records import ENDPOINTS
-from ingestion.sources import ConfigError, LandingSource
-from ingestion.warehouse import configure_duckdb
+from ingestion.sources import LandingSource
 from orchestration.partitions import PARTITIONS_START_ENV
+from settings import ConfigError
+from warehouse import configure_duckdb
 
 ONE_DAY = timedelta(days=1)
 # Timestamps in the raw tables are naive UTC, so the dbt vars are too (no offset for the SQL to cast away).

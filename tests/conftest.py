@@ -29,15 +29,46 @@ import psycopg2
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+import settings
 from ingestion.records import ENDPOINTS
-from ingestion.sample.generator import generate
 from ingestion.sources import LandingSource
-from ingestion.warehouse import PostgresWarehouse
+from sample_platform.generator import generate
+from warehouse import PostgresWarehouse
 
 # Property tests draw the same examples on every CI run (a failure there reproduces exactly); locally they explore.
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+
+
+class SettingsMonkeyPatch(pytest.MonkeyPatch):
+    """A MonkeyPatch after whose environment changes (and their undoing) settings are read again: tokenbooks
+    reads its settings once per process, and a test changes the environment of this one."""
+
+    def setenv(self, name: str, value: str, prepend: str | None = None) -> None:
+        super().setenv(name, value, prepend)
+        settings.current.cache_clear()
+
+    def delenv(self, name: str, raising: bool = True) -> None:
+        super().delenv(name, raising)
+        settings.current.cache_clear()
+
+    def undo(self) -> None:
+        super().undo()
+        settings.current.cache_clear()
+
+
+@pytest.fixture
+def monkeypatch() -> Iterator[SettingsMonkeyPatch]:
+    with SettingsMonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="session")
+def env_patch():
+    """``SettingsMonkeyPatch.context``, for fixtures of a wider scope and for helpers."""
+    return SettingsMonkeyPatch.context
+
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_LANDING = REPO / "tests" / "fixtures" / "tiny_landing"
@@ -212,15 +243,15 @@ def postgres_pipeline(
     from orchestration.resources import prepare_dbt_manifest
 
     prepare_dbt_manifest()  # before the Definitions read the manifest
+    from cli.dagster_runs import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
     from orchestration.assets.dbt import dbt_models
     from orchestration.assets.ingestion import ingestion_assets
-    from orchestration.cli import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
     from orchestration.definitions import defs
     from orchestration.schedules import DAILY_JOB_NAME
 
     database = postgres_server.new_database()
     first, last = mixed_landing_days
-    with pytest.MonkeyPatch.context() as env, dg.DagsterInstance.ephemeral() as instance:
+    with SettingsMonkeyPatch.context() as env, dg.DagsterInstance.ephemeral() as instance:
         env.delenv("TOKENBOOKS_DBT_TARGET", raising=False)
         for name, value in database.env().items():
             env.setenv(name, value)
@@ -239,3 +270,16 @@ def postgres_pipeline(
     failures = [f"{event.step_key}: {event.event_specific_data}" for event in result.get_step_failure_events()]
     assert result.success, "\n".join(failures)
     return database
+
+
+@pytest.fixture(scope="session")
+def defs():
+    """The Definitions, loaded once per session after parsing the dbt project (only when the manifest is missing
+    or older than the project files). A fixture rather than an import, so a dbt project that does not parse
+    fails the tests that need it, not the collection of the whole suite."""
+    from orchestration.resources import prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+    from orchestration.definitions import defs
+
+    return defs

@@ -1,13 +1,12 @@
 """Billing statement files, one partition per billing month (UTC).
 
 The asset reads the billing marts (dbt) and writes ``<statements dir>/<YYYY-MM>/<organization>.{csv,html,pdf}``
-(``orchestration.statements``); it computes no amount. With the config ``close: true`` it first closes the
+(``billing.statements``); it computes no amount. With the config ``close: true`` it first closes the
 month: the dbt operation ``close_billing_month`` freezes the month's statements in the billing ledger, and the
 billing models are rebuilt so the marts show them closed. Closing is final: later changes to a closed month
 reach the next open month's statement as adjustment lines.
 
-The months start with the month of the first daily partition and run to the current month (its statement is
-a draft to date until the month is closed).
+The months are ``orchestration.partitions.monthly_partitions``.
 """
 
 import json
@@ -17,10 +16,10 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from pydantic import Field
 
+from billing.statements import statements_dir, write_month
 from orchestration.assets.ingestion import DUCKDB_POOL
-from orchestration.partitions import partitions_start
+from orchestration.partitions import monthly_partitions
 from orchestration.resources import WarehouseResource, warehouse_env_for_dbt
-from orchestration.statements import statements_dir, write_month
 
 GROUP = "billing"
 STATEMENT_FILES_KEY = dg.AssetKey(["billing", "statement_files"])
@@ -28,12 +27,6 @@ BILLING_MARTS = (dg.AssetKey(["marts", "billing_statements"]), dg.AssetKey(["mar
 # Every billing model, seed and test (config tags in the dbt YAML): what a closing must rebuild.
 BILLING_DBT_SELECTION = "tag:billing"
 CLOSE_OPERATION = "close_billing_month"
-
-monthly_partitions = dg.MonthlyPartitionsDefinition(
-    start_date=date.fromisoformat(partitions_start()).replace(day=1).isoformat(),
-    timezone="UTC",
-    end_offset=1,  # the current month too: its open statement is a draft to date
-)
 
 
 class StatementsConfig(dg.Config):

@@ -34,11 +34,11 @@ from typing import Any
 
 import pytest
 
-from ingestion.warehouse import DuckDBWarehouse
-from orchestration.alerting import store
-from orchestration.alerting.delivery import plan_events
-from orchestration.alerting.payloads import render
-from orchestration.alerting.settings import DeliveryPolicy, WebhookDestination
+from alerting import store
+from alerting.delivery import plan_events
+from alerting.destinations import DeliveryPolicy, WebhookDestination
+from alerting.payloads import render
+from warehouse import DuckDBWarehouse
 
 pytestmark = pytest.mark.slow
 

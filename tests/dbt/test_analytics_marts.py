@@ -16,7 +16,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from orchestration.exports import export_to, exportable_marts
+from billing.exports import export_to, exportable_marts
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ingestion.warehouse import DuckDBWarehouse, Warehouse
+from warehouse import DuckDBWarehouse, Warehouse
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

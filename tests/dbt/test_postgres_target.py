@@ -12,8 +12,9 @@ import io
 import psycopg2
 import pytest
 
+import settings
+from cli import main
 from orchestration import resources
-from orchestration.cli import main
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -29,7 +30,9 @@ def tokenbooks_bi(database, *args: str) -> tuple[int, str, str]:
         env.delenv("TOKENBOOKS_DBT_TARGET", raising=False)
         for name, value in database.env().items():
             env.setenv(name, value)
+        settings.current.cache_clear()  # this process's settings, read again from the environment set here
         code = main(["bi", *args])
+    settings.current.cache_clear()
     return code, out.getvalue(), err.getvalue()
 
 

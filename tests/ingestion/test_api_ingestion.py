@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.load import connect, ingest_endpoint, load_landing
+from ingestion.load import ingest_endpoint, load_landing
 from ingestion.records import ENDPOINTS
-from ingestion.sample.emulator import PlatformEmulator, running_emulator
-from ingestion.sample.generator import generate
 from ingestion.sources import ApiSource
+from sample_platform.emulator import PlatformEmulator, running_emulator
+from sample_platform.generator import generate
+from warehouse import connect
 
 KEY = "test-key"
 

@@ -50,8 +50,8 @@ from ingestion.lines import (
 )
 from ingestion.load import LoadResult, load_landing
 from ingestion.sources import LandingSource
-from ingestion.warehouse import DuckDBWarehouse, Warehouse, sql_str
 from orchestration.windows import landing_event_dates
+from warehouse import DuckDBWarehouse, Warehouse, sql_str
 
 DAY = "2026-11-20"
 SECRET = "sk-live-hostile0123456789SECRET"

@@ -38,7 +38,7 @@ from ingestion.lines import (
     read_lines_sql,
     unescape,
 )
-from ingestion.redaction import safe_message
+from warehouse.redaction import safe_message
 
 
 def test_escaped_bytes_read_as_text_and_come_back_exactly():

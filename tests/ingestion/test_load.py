@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.load import connect, load_files, load_landing
-from ingestion.sources import ConfigError
-from ingestion.warehouse import LoadError
+from ingestion.load import load_files, load_landing
+from settings import ConfigError
+from warehouse import LoadError, connect
 
 REPO = Path(__file__).resolve().parents[2]
 NONE2 = (None, None)

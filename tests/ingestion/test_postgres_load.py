@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from ingestion.load import load_landing
-from ingestion.sample.generator import generate
-from ingestion.sources import ConfigError
-from ingestion.warehouse import DuckDBWarehouse, LoadError, PostgresWarehouse, Warehouse, warehouse_from_settings
+from sample_platform.generator import generate
+from settings import ConfigError
+from warehouse import DuckDBWarehouse, LoadError, PostgresWarehouse, Warehouse, configured_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 # Columns that say when and in which batch a row was written: they differ between two loads by design.
@@ -193,8 +193,8 @@ def test_kill_and_resume_on_postgres_ends_like_an_uninterrupted_load(tmp_path, p
     }
     script = (
         "import logging, sys; logging.basicConfig(stream=sys.stdout, level=logging.INFO, format='%(message)s');"
-        "from ingestion.load import load_landing; from ingestion.warehouse import warehouse_from_settings;"
-        f"load_landing(warehouse_from_settings(), {str(landing)!r}, endpoints=['traces'])"
+        "from ingestion.load import load_landing; from warehouse import configured_warehouse;"
+        f"load_landing(configured_warehouse(), {str(landing)!r}, endpoints=['traces'])"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True, bufsize=1
@@ -240,12 +240,12 @@ def test_warehouse_settings(monkeypatch):
     for name in ("WAREHOUSE_TYPE", "WAREHOUSE", "PG_HOST", "PG_PORT", "PG_USER", "PG_PASSWORD", "PG_DBNAME"):
         monkeypatch.delenv(f"TOKENBOOKS_{name}", raising=False)
     monkeypatch.delenv("TOKENBOOKS_PG_SSLMODE", raising=False)
-    assert warehouse_from_settings().describe() == str(Path("data/warehouse.duckdb").absolute())
+    assert configured_warehouse().describe() == str(Path("data/warehouse.duckdb").absolute())
 
     monkeypatch.setenv("TOKENBOOKS_WAREHOUSE_TYPE", "postgres")
     monkeypatch.setenv("TOKENBOOKS_PG_HOST", "db.internal")
     monkeypatch.setenv("TOKENBOOKS_PG_PASSWORD", "s3cret")
-    warehouse = warehouse_from_settings()
+    warehouse = configured_warehouse()
     assert warehouse == PostgresWarehouse(host="db.internal", password="s3cret")
     assert "s3cret" not in repr(warehouse) + warehouse.describe()
     assert warehouse.describe() == "postgresql://tokenbooks@db.internal:5432/tokenbooks"
@@ -258,19 +258,19 @@ def test_warehouse_settings(monkeypatch):
         with monkeypatch.context() as patch:
             patch.setenv(setting, value)
             with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
-                warehouse_from_settings()
+                configured_warehouse()
     with pytest.raises(ConfigError, match="--warehouse names a DuckDB file, but TOKENBOOKS_WAREHOUSE_TYPE is postgres"):
-        warehouse_from_settings(duckdb_path="w.duckdb")
+        configured_warehouse(duckdb_path="w.duckdb")
 
 
 def test_a_row_postgres_refuses_is_not_quoted_in_the_error(tmp_path, postgres_database, monkeypatch):
-    import ingestion.postgres
+    import warehouse.postgres
 
     secret = "sk-live-0123456789abcdefSECRET"
     # without the loader's NUL handling of JSON, jsonb refuses "\u0000" and its CONTEXT quotes the whole row
-    without_nul = ingestion.postgres._without_nul
+    without_nul = warehouse.postgres._without_nul
     monkeypatch.setattr(
-        ingestion.postgres,
+        warehouse.postgres,
         "_without_nul",
         lambda name, kind: f'"{name}"' if kind == "json" else without_nul(name, kind),
     )

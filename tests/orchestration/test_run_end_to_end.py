@@ -24,11 +24,11 @@ import dagster as dg
 import duckdb
 import pytest
 
+from cli import main
 from ingestion.records import ENDPOINTS
-from ingestion.sample.emulator import PlatformEmulator, running_emulator
-from orchestration.cli import main
 from orchestration.partitions import daily_partitions
 from orchestration.run_recovery import Slot, pool_claims
+from sample_platform.emulator import PlatformEmulator, running_emulator
 
 pytestmark = pytest.mark.slow
 
@@ -58,9 +58,9 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory):
+def settings(tmp_path_factory, env_patch):
     """A private DAGSTER_HOME, and no source or warehouse settings leaking in from the environment."""
-    with pytest.MonkeyPatch.context() as patch:
+    with env_patch() as patch:
         patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
         for name in ("WAREHOUSE", "LANDING_DIR", "API_URL", "LOOKBACK_HOURS"):
             patch.delenv(f"TOKENBOOKS_{name}", raising=False)
@@ -316,10 +316,10 @@ class Progress(logging.Handler):
         if message.startswith(pause_after):
             time.sleep(600)
 
-for name in ("ingestion.load", "orchestration.statements.writing"):
+for name in ("ingestion.load", "billing.statements.writing"):
     logging.getLogger(name).setLevel(logging.INFO)
     logging.getLogger(name).addHandler(Progress())
-from orchestration.cli import main
+from cli import main
 sys.exit(main(args))
 """
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.cli import LOCAL_INSTANCE_CONFIG
+from cli.dagster_runs import LOCAL_INSTANCE_CONFIG
 from orchestration.run_recovery import (
     LOCKS_DIR,
     CrashedRun,

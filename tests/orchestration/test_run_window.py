@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.sources import ConfigError, LandingSource
+from ingestion.sources import LandingSource
 from orchestration.windows import RunWindow, choose_window, landing_event_dates
+from settings import ConfigError
 
 FIRST = date(2026, 1, 1)
 LAST = date(2026, 11, 21)

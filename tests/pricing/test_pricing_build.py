@@ -65,7 +65,7 @@ GENERATED_FILES = (PROVIDER_PRICES_FILE, MATCH_RULES_FILE, DISAGREEMENTS_FILE)
 
 
 def test_the_same_inputs_give_byte_identical_files(tmp_path, real_build, capsys):
-    from orchestration.cli import main as tokenbooks
+    from cli import main as tokenbooks
 
     first, second, third = tmp_path / "first", tmp_path / "second", tmp_path / "third"
     build(DEFAULT_REFERENCE_DIR, first)
