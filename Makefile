@@ -1,4 +1,4 @@
-# tokenbooks: the README's commands. Every target creates the virtual environment when it is missing.
+# tokenbooks: the commands of the README and docs/. Every target creates the virtual environment when it is missing.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -64,7 +64,7 @@ docs: install
 	$(DBT_FOR_DOCS) docs generate $(DBT_DOCS_ARGS)
 	$(DBT_FOR_DOCS) docs serve $(DBT_DOCS_ARGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
-## Growth of cost with data, against the DuckDB floor and pandas, measured in one run (see README).
+## Growth of cost with data, against the DuckDB floor and pandas, measured in one run (docs/benchmarks.md).
 bench: install
 	$(BIN)/python -m benchmarks.harness --sizes $(SIZES) --history-days $(HISTORY_DAYS) --daily-calls $(DAILY_CALLS) \
 		$(if $(DATASETS),--datasets $(DATASETS))

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     statements_dir: Path | None = Field(
         None, description="where statement files go (default: `statements/` beside the DuckDB file)"
     )
-    # alert delivery (per-destination variables: docs/alerts.md)
+    # alert delivery (per-destination variables: docs/settings.md)
     alert_webhooks: str = Field("", description="comma-separated alert destination names, e.g. `oncall,slack`")
     alert_attempts_per_run: Annotated[int, Field(ge=1)] = Field(
         3, description="HTTP attempts per alert in one delivery run"
