@@ -2,8 +2,9 @@
 
 Nothing else in tokenbooks reads a ``TOKENBOOKS_*`` variable: code takes its values from ``current()``, and
 Dagster resources from it when their run config leaves them unset. ``docs/settings.md`` lists the same
-variables (``settings_table()``, checked by a test). The ``tokenbooks`` CLI flags override single settings
-through ``override()``, which also exports them, so the processes a run starts (Dagster steps, dbt) see them.
+variables (``settings_table()``, checked by a test). ``override()`` sets single settings for this process and
+exports them, so the processes it starts (Dagster steps, dbt) see them (the benchmark harness's memory limit);
+the ``tokenbooks`` flags do not go through it: ``run`` and ``statements`` pass them as their run's resource config.
 
 Secrets (``TOKENBOOKS_API_KEY``, ``TOKENBOOKS_PG_PASSWORD``, webhook URLs and secrets) come from the
 environment only, are ``SecretStr`` or kept out of ``repr``, and are never echoed in an error.
