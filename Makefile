@@ -1,4 +1,4 @@
-# tokenbooks: the README's commands. Every target creates the virtual environment when it is missing.
+# tokenbooks: the commands of the README and docs/. Every target creates the virtual environment when it is missing.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,13 +8,21 @@ export TOKENBOOKS_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 DEMO_DATA ?= data/sample
 DEMO_ARGS ?= --orgs 6 --days 30 --spans-per-day 400
 
-.PHONY: install demo test lint dev bench lock clean
+.PHONY: install demo test lint dev docs bench lock clean
 # make bench: the quick look; the full run is `make bench SIZES=1000000,10000000 DAILY_CALLS=3000`
 SIZES ?= 20000,100000
 HISTORY_DAYS ?= 30,365
 DAILY_CALLS ?= 300
 # A folder to keep the generated datasets in and reuse them from (24 GB at 10M calls); empty = regenerate.
 DATASETS ?=
+
+# make docs: dbt's docs site, built in a target folder of its own (the manifest Dagster reads stays as it is), with
+# column types read from the demo warehouse once `make demo` has built it, else from an empty DuckDB file.
+DOCS_PORT ?= 8080
+DOCS_TARGET := $(CURDIR)/dbt_project/target/docs
+DOCS_WAREHOUSE = $(if $(wildcard $(TOKENBOOKS_WAREHOUSE)),$(abspath $(TOKENBOOKS_WAREHOUSE)),$(DOCS_TARGET)/empty.duckdb)
+DBT_FOR_DOCS = TOKENBOOKS_DBT_TARGET=duckdb TOKENBOOKS_WAREHOUSE=$(DOCS_WAREHOUSE) $(abspath $(BIN))/dbt
+DBT_DOCS_ARGS = --project-dir dbt_project --profiles-dir dbt_project --target-path $(DOCS_TARGET)
 
 $(BIN)/activate: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,7 +58,13 @@ dev: install
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-## Growth of cost with data, against the DuckDB floor and pandas, measured in one run (see README).
+## The dbt docs site (every model's columns, tests, lineage) on http://127.0.0.1:8080; types from the demo warehouse.
+docs: install
+	@mkdir -p $(DOCS_TARGET)
+	$(DBT_FOR_DOCS) docs generate $(DBT_DOCS_ARGS)
+	$(DBT_FOR_DOCS) docs serve $(DBT_DOCS_ARGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+## Growth of cost with data, against the DuckDB floor and pandas, measured in one run (docs/benchmarks.md).
 bench: install
 	$(BIN)/python -m benchmarks.harness --sizes $(SIZES) --history-days $(HISTORY_DAYS) --daily-calls $(DAILY_CALLS) \
 		$(if $(DATASETS),--datasets $(DATASETS))

@@ -3,7 +3,7 @@
 No Dagster in here (``orchestration.sensors`` wires it into jobs and sensors), no alert conditions either
 (those are dbt SQL): this package reads, de-duplicates, formats and sends.
 
-* ``destinations``: webhook destinations and the delivery policy, built from ``settings``;
+* ``destinations``: webhook destinations and the delivery policy, from ``settings`` (the environment only);
 * ``payloads``: the generic JSON and the Slack-compatible bodies;
 * ``webhook``: HTTP POST with retries, backoff and an optional HMAC signature, never logging URLs or secrets;
 * ``store``: the ``ops.alert_deliveries`` table, the delivery history and the de-duplication key;

@@ -2,8 +2,9 @@
 
 Nothing else in tokenbooks reads a ``TOKENBOOKS_*`` variable: code takes its values from ``current()``, and
 Dagster resources from it when their run config leaves them unset. ``docs/settings.md`` lists the same
-variables (``settings_table()``, checked by a test). The ``tokenbooks`` CLI flags override single settings
-through ``override()``, which also exports them, so the processes a run starts (Dagster steps, dbt) see them.
+variables (``settings_table()``, checked by a test). ``override()`` sets single settings for this process and
+exports them, so the processes it starts (Dagster steps, dbt) see them (the benchmark harness's memory limit);
+the ``tokenbooks`` flags do not go through it: ``run`` and ``statements`` pass them as their run's resource config.
 
 Secrets (``TOKENBOOKS_API_KEY``, ``TOKENBOOKS_PG_PASSWORD``, webhook URLs and secrets) come from the
 environment only, are ``SecretStr`` or kept out of ``repr``, and are never echoed in an error.
@@ -96,7 +97,7 @@ class Settings(BaseSettings):
     statements_dir: Path | None = Field(
         None, description="where statement files go (default: `statements/` beside the DuckDB file)"
     )
-    # alert delivery (per-destination variables: docs/alerts.md)
+    # alert delivery (per-destination variables: docs/settings.md)
     alert_webhooks: str = Field("", description="comma-separated alert destination names, e.g. `oncall,slack`")
     alert_attempts_per_run: Annotated[int, Field(ge=1)] = Field(
         3, description="HTTP attempts per alert in one delivery run"
