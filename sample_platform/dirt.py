@@ -10,7 +10,6 @@ separate from the slots: some evening records move to the next day's file.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from ingestion.records import ENDPOINTS
 from sample_platform.catalog import MODELS
+from sample_platform.records import json_line
 
 # -- the kinds -------------------------------------------------------------------------------------------
 
@@ -109,7 +109,6 @@ _NOT_JSON_LINES = (
 # How many random records to look at for a slot's target before giving up on that slot.
 _PROBES = 64
 _EVENING_MS = 18 * 3_600_000
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def late_probability(dirt_rate: float) -> float:
@@ -291,7 +290,7 @@ def deliver(
         for text, kind in inserted.get(index, ()):
             out.today.append(text)
             out.today_labels.append(kind)
-        text = _encode(record)
+        text = json_line(record)
         label = labels[index]
         if label == TRUNCATED_JSON:
             text = text[: len(text) // 2]
@@ -307,7 +306,7 @@ def deliver(
         out.today.append(text)
         out.today_labels.append(kind)
     for index, kind, corrected in redeliveries:
-        out.next_day.append(texts[index] if corrected is None else _encode(corrected))
+        out.next_day.append(texts[index] if corrected is None else json_line(corrected))
         out.next_day_labels.append(kind)
     return out
 
