@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import sample_platform
 import settings
 from sample_platform.generator import generate
 
@@ -39,7 +40,9 @@ START = date(2025, 1, 1)  # early enough for a year of history before today
 LLM_SHARE_OF_SPANS = 0.32  # measured on the sample generator; used only to size datasets
 SPANS_PER_ORG_PER_DAY = 1500  # keeps generated organizations mostly under the 100 requests/hour limit
 AGREEMENT_TOLERANCE_USD = 1e-6
-GENERATOR_SOURCES = REPO / "ingestion" / "sample"
+# Found from the package itself, so that moving it cannot leave the fingerprint hashing nothing. Every module:
+# those generation runs, and the emulator beside them, whose changes only cost a needless regeneration.
+GENERATOR_SOURCES = Path(sample_platform.__file__).parent
 DATASET_STAMP = "_dataset.json"  # beside the generator's _manifest.json
 
 
@@ -106,9 +109,13 @@ def make_dataset(out: Path, llm_calls: int, days: int, workers: int) -> dict:
     return dataset
 
 
+def generator_sources() -> list[Path]:
+    return sorted(GENERATOR_SOURCES.glob("*.py"))
+
+
 def _generator_fingerprint() -> str:
     digest = hashlib.sha256()
-    for source in sorted(GENERATOR_SOURCES.glob("*.py")):
+    for source in generator_sources():
         digest.update(source.read_bytes())
     return digest.hexdigest()
 

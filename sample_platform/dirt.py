@@ -10,7 +10,6 @@ separate from the slots: some evening records move to the next day's file.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from ingestion.records import ENDPOINTS
 from sample_platform.catalog import MODELS
+from sample_platform.records import json_line
 
 # -- the kinds -------------------------------------------------------------------------------------------
 
@@ -35,60 +35,57 @@ NOT_JSON = "not_json"
 MALFORMED_KINDS = (TRUNCATED_JSON, NOT_JSON)
 
 # JSON records that break one rule of the contract each.
-INVALID_KINDS = (
-    "number_with_unit",
-    "number_as_string",
-    "missing_id",
-    "missing_organization_id",
-    "missing_event_time",
-    "timestamp_without_offset",
-    "negative_tokens",
-    "cache_exceeds_input",
-    "cache_1h_exceeds_cache_write",
-    "reasoning_exceeds_output",
-    "unknown_kind",
-    "unknown_status",
-    "llm_missing_provider",
-    "llm_missing_model",
-    "llm_missing_usage",
-    "rating_out_of_range",
-    "unknown_outcome",
+NUMBER_WITH_UNIT = "number_with_unit"
+NUMBER_AS_STRING = "number_as_string"
+MISSING_ID = "missing_id"
+MISSING_ORGANIZATION_ID = "missing_organization_id"
+MISSING_EVENT_TIME = "missing_event_time"
+TIMESTAMP_WITHOUT_OFFSET = "timestamp_without_offset"
+NEGATIVE_TOKENS = "negative_tokens"
+CACHE_EXCEEDS_INPUT = "cache_exceeds_input"
+CACHE_1H_EXCEEDS_CACHE_WRITE = "cache_1h_exceeds_cache_write"
+REASONING_EXCEEDS_OUTPUT = "reasoning_exceeds_output"
+UNKNOWN_KIND = "unknown_kind"
+UNKNOWN_STATUS = "unknown_status"
+LLM_MISSING_PROVIDER = "llm_missing_provider"
+LLM_MISSING_MODEL = "llm_missing_model"
+LLM_MISSING_USAGE = "llm_missing_usage"
+RATING_OUT_OF_RANGE = "rating_out_of_range"
+UNKNOWN_OUTCOME = "unknown_outcome"
+
+# Rules of every endpoint's records, then rules only trace spans have.
+_COMMON_INVALID_KINDS = (
+    NUMBER_WITH_UNIT,
+    NUMBER_AS_STRING,
+    MISSING_ID,
+    MISSING_ORGANIZATION_ID,
+    MISSING_EVENT_TIME,
+    TIMESTAMP_WITHOUT_OFFSET,
 )
+_TRACE_INVALID_KINDS = (
+    NEGATIVE_TOKENS,
+    CACHE_EXCEEDS_INPUT,
+    CACHE_1H_EXCEEDS_CACHE_WRITE,
+    REASONING_EXCEEDS_OUTPUT,
+    UNKNOWN_KIND,
+    UNKNOWN_STATUS,
+    LLM_MISSING_PROVIDER,
+    LLM_MISSING_MODEL,
+    LLM_MISSING_USAGE,
+)
+INVALID_KINDS = (*_COMMON_INVALID_KINDS, *_TRACE_INVALID_KINDS, RATING_OUT_OF_RANGE, UNKNOWN_OUTCOME)
 
 # Snapshot-only label: an older organization version delivered after a newer one.
 STALE_VERSION = "stale_version"
 
-_COMMON_KINDS = (
-    EXTRA_FIELD,
-    BLANK_LINE,
-    TRUNCATED_JSON,
-    NOT_JSON,
-    "number_with_unit",
-    "number_as_string",
-    "missing_id",
-    "missing_organization_id",
-    "missing_event_time",
-    "timestamp_without_offset",
-)
+# The order is the rotation of each day's slots (see the module docstring): changing it changes the data.
+_COMMON_KINDS = (EXTRA_FIELD, BLANK_LINE, TRUNCATED_JSON, NOT_JSON, *_COMMON_INVALID_KINDS)
 
 ENDPOINT_KINDS: dict[str, tuple[str, ...]] = {
     "logs": (DUPLICATE, CORRECTION, *_COMMON_KINDS),
-    "traces": (
-        DUPLICATE,
-        CORRECTION,
-        *_COMMON_KINDS,
-        "negative_tokens",
-        "cache_exceeds_input",
-        "cache_1h_exceeds_cache_write",
-        "reasoning_exceeds_output",
-        "unknown_kind",
-        "unknown_status",
-        "llm_missing_provider",
-        "llm_missing_model",
-        "llm_missing_usage",
-    ),
-    "feedback": (DUPLICATE, CORRECTION, *_COMMON_KINDS, "rating_out_of_range"),
-    "rate-limits": (DUPLICATE, *_COMMON_KINDS, "unknown_outcome"),
+    "traces": (DUPLICATE, CORRECTION, *_COMMON_KINDS, *_TRACE_INVALID_KINDS),
+    "feedback": (DUPLICATE, CORRECTION, *_COMMON_KINDS, RATING_OUT_OF_RANGE),
+    "rate-limits": (DUPLICATE, *_COMMON_KINDS, UNKNOWN_OUTCOME),
 }
 
 # The numeric field that becomes a string, and the unit glued to it ("1420ms").
@@ -112,7 +109,6 @@ _NOT_JSON_LINES = (
 # How many random records to look at for a slot's target before giving up on that slot.
 _PROBES = 64
 _EVENING_MS = 18 * 3_600_000
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def late_probability(dirt_rate: float) -> float:
@@ -172,49 +168,40 @@ def _usage(record: Record) -> dict[str, int]:
 
 _MUTATIONS: dict[str, Callable[[str, Record], Record]] = {
     EXTRA_FIELD: _extra_field,
-    "number_with_unit": _number_with_unit,
-    "number_as_string": _number_as_string,
-    "missing_id": _without(lambda endpoint: ENDPOINTS[endpoint].id_field),
-    "missing_organization_id": _without(lambda endpoint: "organization_id"),
-    "missing_event_time": _without(lambda endpoint: ENDPOINTS[endpoint].event_time_field),
-    "timestamp_without_offset": _timestamp_without_offset,
-    "negative_tokens": lambda e, r: _with_usage(r, output_tokens=-max(1, _usage(r)["output_tokens"])),
-    "cache_exceeds_input": lambda e, r: _with_usage(
+    NUMBER_WITH_UNIT: _number_with_unit,
+    NUMBER_AS_STRING: _number_as_string,
+    MISSING_ID: _without(lambda endpoint: ENDPOINTS[endpoint].id_field),
+    MISSING_ORGANIZATION_ID: _without(lambda endpoint: "organization_id"),
+    MISSING_EVENT_TIME: _without(lambda endpoint: ENDPOINTS[endpoint].event_time_field),
+    TIMESTAMP_WITHOUT_OFFSET: _timestamp_without_offset,
+    NEGATIVE_TOKENS: lambda e, r: _with_usage(r, output_tokens=-max(1, _usage(r)["output_tokens"])),
+    CACHE_EXCEEDS_INPUT: lambda e, r: _with_usage(
         r,
         cache_read_input_tokens=_usage(r)["input_tokens"] // 2 + 1,
         cache_creation_input_tokens=_usage(r)["input_tokens"] // 2 + 1,
     ),
-    "cache_1h_exceeds_cache_write": lambda e, r: _with_usage(
+    CACHE_1H_EXCEEDS_CACHE_WRITE: lambda e, r: _with_usage(
         r, cache_creation_1h_input_tokens=_usage(r)["cache_creation_input_tokens"] + 1
     ),
-    "reasoning_exceeds_output": lambda e, r: _with_usage(r, reasoning_tokens=_usage(r)["output_tokens"] + 1),
-    "unknown_kind": lambda e, r: {**r, "kind": "embedding"},
-    "unknown_status": lambda e, r: {**r, "status": "timeout"},
-    "llm_missing_provider": _without_llm_field("provider"),
-    "llm_missing_model": _without_llm_field("model"),
-    "llm_missing_usage": _without_llm_field("usage"),
-    "rating_out_of_range": lambda e, r: {**r, "rating": 7},
-    "unknown_outcome": lambda e, r: {**r, "outcome": "throttled"},
+    REASONING_EXCEEDS_OUTPUT: lambda e, r: _with_usage(r, reasoning_tokens=_usage(r)["output_tokens"] + 1),
+    UNKNOWN_KIND: lambda e, r: {**r, "kind": "embedding"},
+    UNKNOWN_STATUS: lambda e, r: {**r, "status": "timeout"},
+    LLM_MISSING_PROVIDER: _without_llm_field("provider"),
+    LLM_MISSING_MODEL: _without_llm_field("model"),
+    LLM_MISSING_USAGE: _without_llm_field("usage"),
+    RATING_OUT_OF_RANGE: lambda e, r: {**r, "rating": 7},
+    UNKNOWN_OUTCOME: lambda e, r: {**r, "outcome": "throttled"},
 }
 
-_LLM_KINDS = frozenset(
-    {
-        "negative_tokens",
-        "cache_exceeds_input",
-        "cache_1h_exceeds_cache_write",
-        "reasoning_exceeds_output",
-        "llm_missing_provider",
-        "llm_missing_model",
-        "llm_missing_usage",
-    }
-)
+# Kinds that need an LLM span to break.
+_LLM_KINDS = frozenset(_TRACE_INVALID_KINDS) - {UNKNOWN_KIND, UNKNOWN_STATUS}
 
 
 def _fits(kind: str, record: Record) -> bool:
     """Whether ``kind`` can be injected into ``record`` and give exactly the intended dirt."""
     if kind in _LLM_KINDS:
         return "llm" in record
-    if kind == "unknown_kind":
+    if kind == UNKNOWN_KIND:
         return "llm" not in record
     if kind == CORRECTION and "span_id" in record:
         # a span's correction is the provider's cost reported after the fact
@@ -303,7 +290,7 @@ def deliver(
         for text, kind in inserted.get(index, ()):
             out.today.append(text)
             out.today_labels.append(kind)
-        text = _encode(record)
+        text = json_line(record)
         label = labels[index]
         if label == TRUNCATED_JSON:
             text = text[: len(text) // 2]
@@ -319,7 +306,7 @@ def deliver(
         out.today.append(text)
         out.today_labels.append(kind)
     for index, kind, corrected in redeliveries:
-        out.next_day.append(texts[index] if corrected is None else _encode(corrected))
+        out.next_day.append(texts[index] if corrected is None else json_line(corrected))
         out.next_day_labels.append(kind)
     return out
 

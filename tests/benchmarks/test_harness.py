@@ -127,3 +127,10 @@ def test_a_generated_dataset_is_reused_only_with_the_same_parameters_and_generat
     monkeypatch.setattr(harness, "_generator_fingerprint", lambda: "a changed generator")
     assert harness.make_dataset(out, 100, 2, 1)["days"] == 2
     assert len(generated) == 2
+
+
+def test_the_generator_fingerprint_reads_every_module_generation_imports():
+    # the harness imported the generator, and with it every module that generation runs
+    imported = {Path(m.__file__) for name, m in sys.modules.items() if name.startswith("sample_platform.")}
+    assert Path(harness.generate.__code__.co_filename) in imported
+    assert imported <= set(harness.generator_sources())

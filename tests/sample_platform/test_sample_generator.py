@@ -203,10 +203,10 @@ def test_manifest_counts_are_what_the_files_hold(dirty, endpoint):
     for name in ("duplicates", "corrections", "distinct_ids", "late"):
         assert stats[name] == counted[name], name
     assert stats["distinct_versions"] == counted["valid"] - counted["duplicates"]
-    assert stats["dirt"].get("extra_field", 0) == counted["extra_fields"]
+    assert stats["dirt"].get(dirt.EXTRA_FIELD, 0) == counted["extra_fields"]
     if endpoint in EVENT_ENDPOINTS:
-        assert stats["blank_lines"] == stats["dirt"]["blank_line"]
-        assert stats["malformed"] == stats["dirt"]["truncated_json"] + stats["dirt"]["not_json"]
+        assert stats["blank_lines"] == stats["dirt"][dirt.BLANK_LINE]
+        assert stats["malformed"] == sum(stats["dirt"][k] for k in dirt.MALFORMED_KINDS)
         assert stats["invalid"] == sum(stats["dirt"][k] for k in dirt.INVALID_KINDS if k in stats["dirt"])
 
 
@@ -216,7 +216,7 @@ def test_a_long_enough_dataset_holds_every_dirt_kind_of_every_endpoint(dirty):
     for endpoint, kinds in dirt.ENDPOINT_KINDS.items():
         found = manifest["endpoints"][endpoint]["dirt"]
         assert {kind for kind in (dirt.LATE, *kinds) if found[kind] == 0} == set(), endpoint
-    assert manifest["endpoints"]["organizations"]["dirt"] == {"extra_field": 21, "stale_version": 1}
+    assert manifest["endpoints"]["organizations"]["dirt"] == {dirt.EXTRA_FIELD: 21, dirt.STALE_VERSION: 1}
 
 
 def test_every_line_is_valid_unless_labelled_invalid():
