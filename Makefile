@@ -13,6 +13,8 @@ DEMO_ARGS ?= --orgs 6 --days 30 --spans-per-day 400
 SIZES ?= 20000,100000
 HISTORY_DAYS ?= 30,365
 DAILY_CALLS ?= 300
+# Test processes: two share the modules out (a module stays on one worker, so its fixtures are built once).
+TEST_WORKERS ?= 2
 # A folder to keep the generated datasets in and reuse them from (24 GB at 10M calls); empty = regenerate.
 DATASETS ?=
 
@@ -43,15 +45,17 @@ demo: install
 	$(BIN)/tokenbooks sample generate --out $(DEMO_DATA) $(DEMO_ARGS)
 	$(BIN)/tokenbooks run --landing $(DEMO_DATA) --warehouse $(TOKENBOOKS_WAREHOUSE)
 
-## Every test (pytest drives dbt and Dagster), then ruff and sqlfluff.
+## Every test (pytest drives dbt and Dagster) on TEST_WORKERS processes, then ruff and sqlfluff.
 test: install
-	$(BIN)/python -m pytest
+	@# the dbt manifest the Definitions read, parsed once here rather than by every worker at the same moment
+	$(BIN)/python -c "from orchestration.resources import prepare_dbt_manifest; prepare_dbt_manifest()"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 	$(MAKE) --no-print-directory lint
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests
+	cd dbt_project && ../$(BIN)/sqlfluff lint --processes 2 models macros tests
 
 ## The Dagster UI with the whole asset graph on http://127.0.0.1:3000
 dev: install

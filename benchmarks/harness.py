@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import ingestion.records
 import sample_platform
 import settings
 from sample_platform.generator import generate
@@ -43,6 +44,7 @@ AGREEMENT_TOLERANCE_USD = 1e-6
 # Found from the package itself, so that moving it cannot leave the fingerprint hashing nothing. Every module:
 # those generation runs, and the emulator beside them, whose changes only cost a needless regeneration.
 GENERATOR_SOURCES = Path(sample_platform.__file__).parent
+CONTRACT_SOURCE = Path(ingestion.records.__file__)
 DATASET_STAMP = "_dataset.json"  # beside the generator's _manifest.json
 
 
@@ -110,7 +112,8 @@ def make_dataset(out: Path, llm_calls: int, days: int, workers: int) -> dict:
 
 
 def generator_sources() -> list[Path]:
-    return sorted(GENERATOR_SOURCES.glob("*.py"))
+    """The sample platform's modules, and the contract they build records from."""
+    return [*sorted(GENERATOR_SOURCES.glob("*.py")), CONTRACT_SOURCE]
 
 
 def _generator_fingerprint() -> str:

@@ -71,6 +71,18 @@ def env_patch():
 
 
 REPO = Path(__file__).resolve().parents[1]
+# The longest modules first: under `make test` (two workers, a module per worker at a time) each starts at once
+# on a worker of its own while the other worker takes the many short modules, instead of one of them running
+# alone at the end.
+LONGEST_MODULES = ("tests/orchestration/test_run_end_to_end.py", "tests/benchmarks/test_harness.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0]
+        return LONGEST_MODULES.index(module) if module in LONGEST_MODULES else len(LONGEST_MODULES)
+
+    items.sort(key=rank)  # stable: the order within each module stays as written
 TINY_LANDING = REPO / "tests" / "fixtures" / "tiny_landing"
 
 # initdb on the PATH, else where Debian and Ubuntu install the server: version 15 first, then any other.
