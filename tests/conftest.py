@@ -83,6 +83,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_MODULES.index(module) if module in LONGEST_MODULES else len(LONGEST_MODULES)
 
     items.sort(key=rank)  # stable: the order within each module stays as written
+
+
 TINY_LANDING = REPO / "tests" / "fixtures" / "tiny_landing"
 
 # initdb on the PATH, else where Debian and Ubuntu install the server: version 15 first, then any other.
