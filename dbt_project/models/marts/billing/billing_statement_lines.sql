@@ -3,7 +3,7 @@
 -- adjustments to closed months that land on it. Rebuilt whole on every run: statements are few.
 
 {# A statement line's columns, in the mart's order: closed lines are read back in it, and every other kind
-    of line is brought to it before the unions below (which match columns by position). #}
+    of line is brought to it before the unions below. #}
 {% set line_columns = [
     'billing_month', 'organization_id', 'line_number', 'line_id',
     'line_type', 'description', 'quantity', 'unit', 'unit_price_usd', 'amount_usd',
@@ -67,13 +67,7 @@ adjustment_open_lines as (
 
 open_lines as (
 
-    select {{ open_line_columns | join(', ') }}
-    from computed_open_lines
-
-    union all
-
-    select {{ open_line_columns | join(', ') }}
-    from adjustment_open_lines
+    {{ union_all_columns(['computed_open_lines', 'adjustment_open_lines'], open_line_columns) }}
 
 ),
 
@@ -91,13 +85,7 @@ numbered_open_lines as (
 
 final as (
 
-    select {{ line_columns | join(', ') }}
-    from closed_lines
-
-    union all
-
-    select {{ line_columns | join(', ') }}
-    from numbered_open_lines
+    {{ union_all_columns(['closed_lines', 'numbered_open_lines'], line_columns) }}
 
 )
 
