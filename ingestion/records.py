@@ -15,22 +15,41 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
 
-# ISO 8601 with a UTC offset; the same pattern is checked in SQL by ingestion.validation.
-ISO_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
+# ISO 8601 with a UTC offset; the same pattern is checked in SQL by ingestion.validation. Years from 0001, hours
+# and offsets below 24: what Python's datetime can hold (DuckDB would also read year 0, 24:00 and +24:00).
+ISO_TIMESTAMP_PATTERN = (
+    r"^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-[0-9]{2}-[0-9]{2}"
+    r"[T ]([01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-9]{2})$"
+)
+TIMESTAMP_REASON = "expected an ISO 8601 timestamp with a UTC offset"
 # Counts beyond a signed 64-bit integer are not real usage; bounding them keeps warehouses exact.
 MAX_INT = 2**63 - 1
 
 
 def _iso_timestamp(value: Any) -> Any:
     if not isinstance(value, str) or not re.match(ISO_TIMESTAMP_PATTERN, value):
-        raise ValueError("expected an ISO 8601 timestamp with a UTC offset")
-    return datetime.fromisoformat(value)
+        raise ValueError(TIMESTAMP_REASON)
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:  # the pattern's shape but no such instant (2026-02-30, 23:59:60): the same reason
+        raise ValueError(TIMESTAMP_REASON) from None
 
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
@@ -53,8 +72,12 @@ class RequiredWhen:
     def reason(self) -> str:
         return f"{self.field} is required when {self.when_field} is {self.when_value!r}"
 
-    def holds(self, obj: BaseModel) -> bool:
-        return getattr(obj, self.when_field) != self.when_value or getattr(obj, self.field) is not None
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset((self.field, self.when_field))
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        return values.get(self.when_field) != self.when_value or values.get(self.field) is not None
 
 
 @dataclass(frozen=True)
@@ -68,22 +91,47 @@ class NotAbove:
     def reason(self) -> str:
         return f"{' + '.join(self.parts)} must not exceed {self.limit}"
 
-    def holds(self, obj: BaseModel) -> bool:
-        return sum(getattr(obj, p) or 0 for p in self.parts) <= (getattr(obj, self.limit) or 0)
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset((*self.parts, self.limit))
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        return sum(values.get(p) or 0 for p in self.parts) <= (values.get(self.limit) or 0)
 
 
 class ContractModel(BaseModel):
-    """Base for every contract shape: strict types, extra fields kept, cross-field rules checked."""
+    """Base for every contract shape: strict types, extra fields kept, cross-field rules checked.
+
+    A record's errors are all its violations, as the SQL checks of ``ingestion.validation`` list them: every
+    field's, and every broken cross-field rule whose fields are all valid, whether or not other fields fail.
+    """
 
     model_config = ConfigDict(extra="allow", strict=True, frozen=True)
     rules: ClassVar[tuple[NotAbove | RequiredWhen, ...]] = ()
 
-    @model_validator(mode="after")
-    def _check_rules(self):
-        for rule in self.rules:
-            if not rule.holds(self):
-                raise ValueError(rule.reason)
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _check_rules(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            record = handler(data)
+        except ValidationError as error:
+            if not isinstance(data, dict):  # not an object: no field to read
+                raise
+            errors = error.errors()
+            invalid = {e["loc"][0] for e in errors if e["loc"]}
+            broken = [rule for rule in cls.rules if not rule.fields & invalid and not rule.holds(data)]
+            if not broken:
+                raise
+        else:
+            errors = []
+            broken = [rule for rule in cls.rules if not rule.holds(dict(record))]
+            if not broken:
+                return record
+        rule_errors = [
+            InitErrorDetails(type="value_error", loc=(), input=data, ctx={"error": ValueError(rule.reason)})
+            for rule in broken
+        ]
+        raise ValidationError.from_exception_data(cls.__name__, [*errors, *rule_errors])
 
 
 class Usage(ContractModel):

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import annotated_types
 from pydantic import AwareDatetime, BaseModel
 
-from ingestion.records import ISO_TIMESTAMP_PATTERN, MAX_INT, ContractModel, NotAbove, RequiredWhen
+from ingestion.records import ISO_TIMESTAMP_PATTERN, MAX_INT, TIMESTAMP_REASON, ContractModel, NotAbove, RequiredWhen
 
 JSON_INTEGER_TYPES = ("BIGINT", "UBIGINT")
 JSON_NUMBER_TYPES = ("BIGINT", "UBIGINT", "DOUBLE")
@@ -48,6 +48,34 @@ class Leaf:
     @property
     def label(self) -> str:
         return ".".join(self.path)
+
+    @property
+    def type_reason(self) -> str:
+        """Why a present, non-null value of the wrong JSON type (or text of the wrong shape) is invalid."""
+        return f"{self.label}: {_TYPE_REASONS[self.kind].format(choices=', '.join(self.choices))}"
+
+    @property
+    def bounds_reason(self) -> str:
+        """Why a value of the right type outside the field's bounds is invalid."""
+        if self.le is None:
+            return f"{self.label}: must be >= {self.ge}"
+        if self.le >= MAX_INT:  # the bound is the warehouse type's, not the contract's
+            return f"{self.label}: must be >= {self.ge} and fit a signed 64-bit integer"
+        return f"{self.label}: must be between {self.ge} and {self.le}"
+
+    @property
+    def length_reason(self) -> str:
+        return f"{self.label}: must not be empty"
+
+
+_TYPE_REASONS = {
+    "string": "expected a string",
+    "integer": "expected an integer",
+    "number": "expected a number",
+    "enum": "expected one of {choices}",
+    "timestamp": TIMESTAMP_REASON,
+    "object": "expected an object",
+}
 
 
 @dataclass(frozen=True)
@@ -158,29 +186,26 @@ def _key_count(path: tuple[str, ...]) -> str:
     return f'"_k_{_column(path) or "_record"}"'
 
 
-def _type_check(leaf: Leaf) -> tuple[str, str]:
-    """SQL that is true when a present, non-null value has the right JSON type, and its reason."""
+def _type_check(leaf: Leaf) -> str:
+    """SQL that is true when a present, non-null value has the right JSON type (``leaf.type_reason`` when not)."""
     jt = _jt(leaf.path)
     text = _text(leaf.path)
     if leaf.kind == "string":
-        return f"{jt} = 'VARCHAR'", "expected a string"
+        return f"{jt} = 'VARCHAR'"
     if leaf.kind == "integer":
-        return f"{jt} in {JSON_INTEGER_TYPES}", "expected an integer"
+        # an integer beyond 64 bits is typed DOUBLE but keeps its digits: an integer out of bounds, not a float
+        return f"({jt} in {JSON_INTEGER_TYPES} or ({jt} = 'DOUBLE' and regexp_full_match({text}, '-?[0-9]+')))"
     if leaf.kind == "number":
-        return f"{jt} in {JSON_NUMBER_TYPES}", "expected a number"
+        return f"{jt} in {JSON_NUMBER_TYPES}"
     if leaf.kind == "enum":
-        return (
-            f"({jt} = 'VARCHAR' and {text} in ({', '.join(_sql_str(c) for c in leaf.choices)}))",
-            f"expected one of {', '.join(leaf.choices)}",
-        )
+        return f"({jt} = 'VARCHAR' and {text} in ({', '.join(_sql_str(c) for c in leaf.choices)}))"
     if leaf.kind == "timestamp":
         return (
             f"({jt} = 'VARCHAR' and regexp_full_match({text}, {_sql_str(ISO_TIMESTAMP_PATTERN)})"
-            f" and try_cast({text} as timestamptz) is not null)",
-            "expected an ISO 8601 timestamp with a UTC offset",
+            f" and try_cast({text} as timestamptz) is not null)"
         )
     if leaf.kind == "object":
-        return f"{jt} = 'OBJECT'", "expected an object"
+        return f"{jt} = 'OBJECT'"
     raise TypeError(leaf.kind)
 
 
@@ -200,6 +225,29 @@ def _value(leaf: Leaf) -> str:
 
 def _present(path: tuple[str, ...]) -> str:
     return f"coalesce({_jt(path)}, 'NULL') <> 'NULL'"
+
+
+def _within_bounds(leaf: Leaf) -> str:
+    """SQL that is true when a well-typed value is inside the leaf's bounds. A value that does not even fit the
+    warehouse type (NULL after the cast) is out of them."""
+    value = _value(leaf)
+    bounds = [f"{value} >= {leaf.ge}"] if leaf.ge is not None else []
+    bounds += [f"{value} <= {leaf.le}"] if leaf.le is not None else []
+    return f"coalesce({' and '.join(bounds) or 'true'}, false)"
+
+
+def _long_enough(leaf: Leaf) -> str:
+    return f"length({_value(leaf)}) >= {leaf.min_length or 0}"
+
+
+def _valid(leaf: Leaf) -> str:
+    """SQL that is true when a present, non-null value passes every check of its own."""
+    checks = [_type_check(leaf)]
+    if leaf.ge is not None or leaf.le is not None:
+        checks.append(_within_bounds(leaf))
+    if leaf.min_length:
+        checks.append(_long_enough(leaf))
+    return "(" + " and ".join(checks) + ")"
 
 
 def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
@@ -239,32 +287,14 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
         scope = parent_is_object(leaf.path)
         if leaf.required:
             checks.append((f"{scope} and not {_present(leaf.path)}", f"{leaf.label}: missing"))
-        type_ok, type_reason = _type_check(leaf)
+        type_ok = _type_check(leaf)
         present = f"{scope} and {_present(leaf.path)}"
-        checks.append((f"{present} and not {type_ok}", f"{leaf.label}: {type_reason}"))
-        value = _value(leaf)
+        checks.append((f"{present} and not {type_ok}", leaf.type_reason))
         if leaf.ge is not None or leaf.le is not None:
-            bounds = []
-            if leaf.ge is not None:
-                bounds.append(f"{value} >= {leaf.ge}")
-            if leaf.le is not None:
-                bounds.append(f"{value} <= {leaf.le}")
-            if leaf.le is None:
-                reason = f"{leaf.label}: must be >= {leaf.ge}"
-            elif leaf.le >= MAX_INT:  # the bound is the warehouse type's, not the contract's
-                reason = f"{leaf.label}: must be >= {leaf.ge} and fit a signed 64-bit integer"
-            else:
-                reason = f"{leaf.label}: must be between {leaf.ge} and {leaf.le}"
-            # a value that does not even fit the warehouse type (NULL after the cast) is out of range too
-            checks.append((f"{present} and {type_ok} and not coalesce({' and '.join(bounds)}, false)", reason))
+            checks.append((f"{present} and {type_ok} and not {_within_bounds(leaf)}", leaf.bounds_reason))
         if leaf.min_length:
-            checks.append(
-                (
-                    f"{present} and {type_ok} and length({value}) < {leaf.min_length}",
-                    f"{leaf.label}: must not be empty",
-                )
-            )
-    # cross-field rules, evaluated only where every field they read is well typed
+            checks.append((f"{present} and {type_ok} and not {_long_enough(leaf)}", leaf.length_reason))
+    # cross-field rules, evaluated only where every field they read is valid (as ContractModel checks them)
     for owner_path, owner in [((), model), *((n.path, n.model) for n in nodes)]:
         by_name = {leaf.path[-1]: leaf for leaf in leaves if leaf.path[:-1] == owner_path}
         for rule in owner.rules:
@@ -274,11 +304,11 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
                 scope += f" and {_jt(owner_path)} = 'OBJECT'"
             if isinstance(rule, NotAbove):
                 used = [by_name[n] for n in (*rule.parts, rule.limit)]
-                well_typed = " and ".join(f"(not {_present(u.path)} or {_type_check(u)[0]})" for u in used)
+                valid = " and ".join(f"(not {_present(u.path)} or {_valid(u)})" for u in used)
                 # summed as hugeint: two counts near the bigint limit must not overflow the check itself
                 total = " + ".join(f"coalesce(cast({_value(by_name[n])} as hugeint), 0)" for n in rule.parts)
                 limit = f"coalesce({_value(by_name[rule.limit])}, 0)"
-                checks.append((f"{scope} and {well_typed} and ({total}) > {limit}", prefix + rule.reason))
+                checks.append((f"{scope} and {valid} and ({total}) > {limit}", prefix + rule.reason))
             elif isinstance(rule, RequiredWhen):
                 when = by_name[rule.when_field]
                 checks.append(

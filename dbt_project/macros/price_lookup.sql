@@ -1,7 +1,7 @@
 {#- The model-level half of the price lookup, on DISTINCT reported (provider, model) pairs (a few hundred),
     never per call: which priced model a reported id resolves to, which price rows can price it, and a
-    fingerprint of those rows. int_llm_calls_priced uses all three to price calls; fct_llm_calls uses them
-    to find the models whose prices changed since it priced their calls. -#}
+    fingerprint of those rows. int_pricing__price_list puts the three together: int_llm_calls_priced prices
+    calls from it, and fct_llm_calls finds in it the models whose prices changed since it priced their calls. -#}
 
 {% macro priced_models(reported_models) -%}
     {#- (provider, model, price_provider, priced_model) for each (provider, model) of `reported_models`:

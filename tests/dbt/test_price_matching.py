@@ -1,6 +1,7 @@
 """The dbt lookup resolves reported model ids exactly as the price builder's rules say (``pricing.rules.resolve``):
 every id the generated match rules name, as reported (case changed), extended past a prefix, and cut short,
-on the real seeds. The same build runs the seeds' own tests (unique ids, non-overlapping validity, ...)."""
+on the real seeds; and a few ids to the literal models worked out by hand from the seeds. The same build runs
+the seeds' own tests (unique ids, non-overlapping validity, ...)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,31 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "pricing_seeds" / "model_match_rules.csv"
+# Read off pricing_seeds/ by hand (model_match_rules.csv, provider_aliases.csv; every model named here has rows in
+# provider_prices.csv), not computed: what the lookup must answer for these ids, whatever pricing.rules says.
+HAND_CHECKED = {
+    # exact rules
+    ("openai", "gpt-4o-mini"): "gpt-4o-mini",
+    ("xai", "grok-3"): "grok-3",
+    # case-insensitive: the lower-cased id meets the rule; the priced model keeps its own spelling
+    ("openai", "GPT-4o-Mini"): "gpt-4o-mini",
+    ("anthropic", "CLAUDE-HAIKU-4-5-20990101"): "claude-haiku-4-5",
+    # a version suffix past a prefix rule (no exact rule): the longest prefix decides
+    ("anthropic", "claude-3-7-sonnet-20990101"): "claude-3-7-sonnet-latest",
+    ("anthropic", "claude-opus-4-1-20990101"): "claude-opus-4-1",
+    ("anthropic", "claude-3.5-haiku-20990101"): "claude-3-5-haiku-latest",
+    # providers reported under a map's name, priced as the platform's provider (provider_aliases.csv)
+    ("aws", "anthropic.claude-3-5-haiku-20241022-v1:0"): "anthropic.claude-3-5-haiku-20241022-v1:0",
+    ("x-ai", "grok-3"): "grok-3",
+    ("gemini", "gemini-2.5-flash"): "gemini-2.5-flash",
+    ("together", "META-LLAMA/Llama-3.3-70B-Instruct-Turbo"): "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+    # unmatched, so pending: OpenAI has no prefix rule to strip an unknown date, no rule has this id, an alias
+    # finds only its provider's rules, and a provider with no rules prices nothing
+    ("openai", "gpt-4o-mini-2099-01-01"): None,
+    ("anthropic", "claude-unknown-9"): None,
+    ("aws", "mystery-model"): None,
+    ("acme_llm", "gpt-4o-mini"): None,
+}
 
 
 def read_rules() -> list[MatchRule]:
@@ -57,7 +83,7 @@ def sql_resolution(rules, new_workspace, tmp_path_factory) -> dict[tuple[str, st
             "status": "ok",
             "llm": {"provider": provider, "model": model, "usage": {"input_tokens": 1, "output_tokens": 1}},
         }
-        for number, (provider, model) in enumerate(sorted(reported_ids(rules)))
+        for number, (provider, model) in enumerate(sorted(reported_ids(rules) | HAND_CHECKED.keys()))
     ]
     (landing / "traces" / "spans.jsonl").write_text("".join(json.dumps(span) + "\n" for span in spans))
     workspace.load(landing)
@@ -68,7 +94,11 @@ def sql_resolution(rules, new_workspace, tmp_path_factory) -> dict[tuple[str, st
 
 def test_the_sql_lookup_resolves_every_id_as_the_builder_rules_do(rules, sql_resolution):
     expected = {(provider, model): resolve(rules, provider, model) for provider, model in reported_ids(rules)}
-    assert sql_resolution == expected
+    assert {key: sql_resolution[key] for key in expected} == expected
+
+
+def test_hand_checked_ids_resolve_to_their_literal_models(sql_resolution):
+    assert {key: sql_resolution[key] for key in HAND_CHECKED} == HAND_CHECKED
 
 
 def test_dated_regional_and_versioned_ids_reach_their_prices(sql_resolution):

@@ -1,4 +1,5 @@
-"""The SQL checks compiled from the contract models give the same verdict as the models themselves."""
+"""The SQL checks compiled from the contract models give the same verdict as the models themselves, for the same
+reasons."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from ingestion.records import ENDPOINTS, MAX_INT, validate_record
-from ingestion.validation import framed, raw_columns, reasons_sql
+from ingestion.validation import framed, raw_columns, reasons_sql, walk
 
 VALID = {
     "logs": {
@@ -119,6 +121,7 @@ ODD_VALUES = [
     MAX_INT,
     MAX_INT + 1,
     2**64 + 5,
+    -(2**64 + 5),
     1.5,
     1.0,
     True,
@@ -130,8 +133,13 @@ ODD_VALUES = [
     "2026-11-20T10:15:03",
     "2026-11-20T10:15:03.123456+05:30",
     "2026-02-30T10:15:03Z",
+    "2026-11-20T24:00:00Z",
+    "2026-11-20T10:15:03+24:00",
+    "0000-01-01T00:00:00Z",
     "2026-11-20",
 ]
+
+NOT_AN_INSTANT = "created_at: expected an ISO 8601 timestamp with a UTC offset"
 
 _con = duckdb.connect()
 
@@ -142,12 +150,47 @@ def sql_reason(endpoint: str, record: object) -> str | None:
     return _con.execute(query, [json.dumps(record)]).fetchone()[0]
 
 
+def sql_reasons(endpoint: str, record: object) -> set[str]:
+    reason = sql_reason(endpoint, record)
+    return set(reason.split("; ")) if reason else set()
+
+
 def python_valid(endpoint: str, record: object) -> bool:
     try:
         validate_record(endpoint, record)
     except ValueError:
         return False
     return True
+
+
+def python_reasons(endpoint: str, record: object) -> set[str]:
+    """The contract model's errors in the words of the SQL checks: pydantic's error on a field read through that
+    field of the contract (a required field that is null is missing, as in SQL); the text of the model's own
+    errors (a timestamp, a cross-field rule) as it is."""
+    try:
+        validate_record(endpoint, record)
+    except ValidationError as error:
+        leaves, nodes = walk(ENDPOINTS[endpoint].model)
+        leaf_at = {leaf.path: leaf for leaf in leaves}
+        required = {leaf.path for leaf in leaves if leaf.required} | {node.path for node in nodes if node.required}
+        reasons = set()
+        for found in error.errors():
+            path = tuple(found["loc"])
+            label = ".".join(str(key) for key in path)
+            if found["type"] == "missing" or (found["input"] is None and path in required):
+                reasons.add(f"{label}: missing")
+            elif found["type"] == "value_error":
+                reasons.add(f"{label}: {found['ctx']['error']}" if path else str(found["ctx"]["error"]))
+            elif found["type"] in ("greater_than_equal", "less_than_equal"):
+                reasons.add(leaf_at[path].bounds_reason)
+            elif found["type"] == "string_too_short":
+                reasons.add(leaf_at[path].length_reason)
+            elif path in leaf_at:
+                reasons.add(leaf_at[path].type_reason)
+            else:  # a nested contract object
+                reasons.add(f"{label}: expected an object")
+        return reasons
+    return set()
 
 
 def _paths(obj: dict, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -179,14 +222,13 @@ def test_contract_examples_are_valid_in_python_and_sql(endpoint):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_sql_checks_agree_with_the_models(data):
+def test_sql_checks_give_the_models_verdict_and_reasons(data):
     endpoint = data.draw(st.sampled_from(list(VALID)))
     record = VALID[endpoint]
     for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
         path = data.draw(st.sampled_from([*_paths(record), ("unknown_extra",)]))
         record = _mutate(record, path, data.draw(st.sampled_from(ODD_VALUES)), data.draw(st.booleans()))
-    reason = sql_reason(endpoint, record)
-    assert python_valid(endpoint, record) == (reason is None), (record, reason)
+    assert python_reasons(endpoint, record) == sql_reasons(endpoint, record), record
 
 
 @pytest.mark.parametrize(
@@ -203,10 +245,19 @@ def test_sql_checks_agree_with_the_models(data):
         ("traces", {"llm": None}, "llm is required when kind is 'llm'"),
         ("keys", {"last_used_at": "yesterday"}, "last_used_at: expected an ISO 8601 timestamp with a UTC offset"),
         ("keys", {"id": None}, "id: missing"),
+        # an integer too large for 64 bits is out of bounds, not a float
+        ("logs", {"duration_ms": 2**64 + 5}, "duration_ms: must be >= 0 and fit a signed 64-bit integer"),
+        ("rate-limits", {"limit": -(2**64 + 5)}, "limit: must be >= 0 and fit a signed 64-bit integer"),
+        # the shape of a timestamp, but no such instant in Python's datetime
+        ("feedback", {"created_at": "2026-02-30T10:20:00Z"}, NOT_AN_INSTANT),
+        ("feedback", {"created_at": "2026-11-20T24:00:00Z"}, NOT_AN_INSTANT),
+        ("feedback", {"created_at": "2026-11-20T10:20:00+24:00"}, NOT_AN_INSTANT),
+        ("feedback", {"created_at": "0000-11-20T10:20:00Z"}, NOT_AN_INSTANT),
     ],
 )
 def test_reasons_name_the_field_and_the_rule(endpoint, change, reason):
     assert sql_reason(endpoint, {**VALID[endpoint], **change}) == reason
+    assert python_reasons(endpoint, {**VALID[endpoint], **change}) == {reason}
 
 
 def test_a_never_used_key_is_a_valid_snapshot():
@@ -226,6 +277,21 @@ def test_usage_rules_name_the_nested_object():
         "llm.usage: cache_read_input_tokens + cache_creation_input_tokens must not exceed input_tokens; "
         "llm.usage: reasoning_tokens must not exceed output_tokens"
     )
+    assert python_reasons("traces", span) == sql_reasons("traces", span)  # every broken rule, not the first
+
+
+def test_a_broken_rule_is_reported_beside_the_errors_of_other_fields():
+    span = {**VALID["traces"], "span_id": None, "duration_ms": "980ms", "llm": None}
+    expected = {"span_id: missing", "duration_ms: expected an integer", "llm is required when kind is 'llm'"}
+    assert python_reasons("traces", span) == sql_reasons("traces", span) == expected
+
+
+def test_a_rule_is_not_checked_on_an_invalid_field():
+    # -1 input tokens is the error; that 1024 cached tokens exceed it says nothing more
+    span = copy.deepcopy(VALID["traces"])
+    span["llm"]["usage"]["input_tokens"] = -1
+    expected = {"llm.usage.input_tokens: must be >= 0 and fit a signed 64-bit integer"}
+    assert python_reasons("traces", span) == sql_reasons("traces", span) == expected
 
 
 def test_several_violations_are_all_reported():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 
 from ingestion.load import load_files, load_landing
 from settings import ConfigError
-from warehouse import LoadError, connect
+from warehouse import DuckDBWarehouse, LoadError, Warehouse, as_warehouse, connect, sql_str
 
 REPO = Path(__file__).resolve().parents[2]
 NONE2 = (None, None)
@@ -46,23 +48,20 @@ def write_lines(path: Path, lines: list[object]) -> Path:
     return path
 
 
-def raw_rows(warehouse: Path, table: str) -> list[tuple]:
-    """Rows without per-load metadata, in delivery order (absolute sequence numbers may differ)."""
-    con = connect(warehouse)
-    try:
+def raw_rows(warehouse: Warehouse | Path, table: str) -> list[tuple]:
+    """Rows without per-load metadata, in delivery order (absolute sequence numbers may differ), as text."""
+    with as_warehouse(warehouse).session(read_only=True) as session:
         columns = [
             r[0]
-            for r in con.execute(
-                "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ? "
-                "and column_name not in ('_batch_id', '_loaded_at', '_delivery_seq') order by ordinal_position",
-                [table],
-            ).fetchall()
+            for r in session.fetchall(
+                "select column_name from information_schema.columns where table_schema = 'raw' "
+                f"and table_name = {sql_str(table)} "
+                "and column_name not in ('_batch_id', '_loaded_at', '_delivery_seq') order by ordinal_position"
+            )
         ]
         order = "_delivery_seq" if table != "quarantine" else "_line_hash"
         select = ", ".join(f'cast("{c}" as varchar)' for c in columns)
-        return con.execute(f"select {select} from raw.{table} order by {order}").fetchall()
-    finally:
-        con.close()
+        return session.fetchall(f"select {select} from raw.{table} order by {order}")
 
 
 @pytest.fixture
@@ -166,7 +165,18 @@ def test_window_is_half_open_and_snapshots_ignore_it(tmp_path, landing):
     assert (late["traces"].loaded, late["traces"].outside_window) == (2, 0)
 
 
-def test_kill_and_resume_ends_like_an_uninterrupted_load(tmp_path):
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def new_warehouse(request, tmp_path) -> Callable[[], Warehouse]:
+    """A factory of fresh, empty warehouses of one kind: a test using it runs on DuckDB files and on PostgreSQL."""
+    if request.param == "postgres":
+        server = request.getfixturevalue("postgres_server")
+        return lambda: server.new_database().warehouse()
+    files = itertools.count()
+    return lambda: DuckDBWarehouse(tmp_path / f"warehouse_{next(files)}.duckdb")
+
+
+def test_kill_and_resume_ends_like_an_uninterrupted_load(tmp_path, new_warehouse, monkeypatch):
+    monkeypatch.setenv("TOKENBOOKS_LOAD_CHUNK_BYTES", "1")  # one file per chunk: many commit points
     landing = tmp_path / "landing"
     for day in range(12):
         write_lines(
@@ -174,15 +184,15 @@ def test_kill_and_resume_ends_like_an_uninterrupted_load(tmp_path):
             [span(f"s{day}_{n}", f"2026-11-{day + 1:02d}T10:00:00Z") for n in range(400)]
             + [span(f"s{max(day - 1, 0)}_0", f"2026-11-{max(day, 1):02d}T10:00:00Z", status="error"), "oops"],
         )
-    reference = tmp_path / "reference.duckdb"
+    reference, resumed = new_warehouse(), new_warehouse()
     load_landing(reference, landing, endpoints=["traces"])
 
-    warehouse = tmp_path / "resumed.duckdb"
-    env = {**os.environ, "TOKENBOOKS_LOAD_CHUNK_BYTES": "1"}  # one file per chunk: many commit points
+    # the same load in another process, pointed at the resumed warehouse by its settings, killed mid-way
+    env = {**os.environ, **resumed.dbt_env(), "TOKENBOOKS_WAREHOUSE_TYPE": resumed.kind}
     script = (
         "import logging, sys; logging.basicConfig(stream=sys.stdout, level=logging.INFO, format='%(message)s');"
-        "from ingestion.load import load_landing;"
-        f"load_landing({str(warehouse)!r}, {str(landing)!r}, endpoints=['traces'])"
+        "from ingestion.load import load_landing; from warehouse import configured_warehouse;"
+        f"load_landing(configured_warehouse(), {str(landing)!r}, endpoints=['traces'])"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True, bufsize=1
@@ -194,16 +204,12 @@ def test_kill_and_resume_ends_like_an_uninterrupted_load(tmp_path):
             break
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
-    partial = raw_rows(warehouse, "traces")
+    partial = raw_rows(resumed, "traces")
     assert 0 < len(partial) < len(raw_rows(reference, "traces"))
 
-    os.environ["TOKENBOOKS_LOAD_CHUNK_BYTES"] = "1"
-    try:
-        load_landing(warehouse, landing, endpoints=["traces"])
-    finally:
-        del os.environ["TOKENBOOKS_LOAD_CHUNK_BYTES"]
+    load_landing(resumed, landing, endpoints=["traces"])
     for table in ("traces", "quarantine"):
-        assert raw_rows(warehouse, table) == raw_rows(reference, table)
+        assert raw_rows(resumed, table) == raw_rows(reference, table), table
 
 
 def test_empty_and_missing_inputs_load_nothing(tmp_path):

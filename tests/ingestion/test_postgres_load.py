@@ -1,16 +1,13 @@
 """The loader on PostgreSQL: the same raw tables as on DuckDB, with the same guarantees.
 
 Validation runs in DuckDB either way; these tests check the PostgreSQL writes: rows, types, delivery order,
-idempotence, quarantine, reconciliation, kill-and-resume and concurrent loads, against a real server.
+idempotence, quarantine, reconciliation and concurrent loads, against a real server (kill-and-resume runs on both
+warehouses in test_load.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 from datetime import date, datetime
 from pathlib import Path
@@ -22,7 +19,6 @@ from sample_platform.generator import generate
 from settings import ConfigError
 from warehouse import DuckDBWarehouse, LoadError, PostgresWarehouse, Warehouse, configured_warehouse
 
-REPO = Path(__file__).resolve().parents[2]
 # Columns that say when and in which batch a row was written: they differ between two loads by design.
 WRITE_METADATA = ("_batch_id", "_loaded_at", "batch_id", "started_at", "finished_at")
 ORDER = {"quarantine": "endpoint, _line_hash", "load_batches": "endpoint, chunk", "landing_files": "endpoint, path"}
@@ -173,45 +169,6 @@ def test_counts_versions_quarantine_and_nul_characters(tmp_path, postgres_databa
         ("s5", 6 + 9)
     ]
     assert postgres_database.rows("select count(*) from raw.quarantine") == [(1,)]
-
-
-def test_kill_and_resume_on_postgres_ends_like_an_uninterrupted_load(tmp_path, postgres_server, monkeypatch):
-    monkeypatch.setenv("TOKENBOOKS_LOAD_CHUNK_BYTES", "1")  # one file per chunk: many commit points
-    landing = tmp_path / "landing"
-    for day in range(6):
-        lines = [span(f"s{day}_{n}", f"2026-11-{day + 1:02d}T10:00:00Z") for n in range(100)]
-        lines += [span(f"s{max(day - 1, 0)}_0", f"2026-11-{max(day, 1):02d}T10:00:00Z", status="error"), "oops"]
-        write_landing(landing, "traces", {f"part-{day:02d}.jsonl": lines})
-    reference = postgres_server.new_database()
-    load_landing(reference.warehouse(), landing, endpoints=["traces"])
-
-    resumed = postgres_server.new_database()
-    env = {
-        **os.environ,
-        **resumed.env(),
-        "TOKENBOOKS_WAREHOUSE_TYPE": "postgres",
-    }
-    script = (
-        "import logging, sys; logging.basicConfig(stream=sys.stdout, level=logging.INFO, format='%(message)s');"
-        "from ingestion.load import load_landing; from warehouse import configured_warehouse;"
-        f"load_landing(configured_warehouse(), {str(landing)!r}, endpoints=['traces'])"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True, bufsize=1
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("committed traces chunk 2"):
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
-    partial = resumed.rows("select count(*) from raw.traces")[0][0]
-    assert 0 < partial < reference.rows("select count(*) from raw.traces")[0][0]
-
-    load_landing(resumed.warehouse(), landing, endpoints=["traces"])
-    for table in ("traces", "quarantine"):
-        assert raw_tables(resumed.warehouse())[table] == raw_tables(reference.warehouse())[table], table
 
 
 def test_concurrent_loads_of_one_endpoint_store_each_version_once(tmp_path, postgres_database):

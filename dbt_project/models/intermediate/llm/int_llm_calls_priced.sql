@@ -1,7 +1,7 @@
 -- The one place where LLM calls meet prices: price lookup and cost arithmetic happen here and nowhere
 -- else; every mart reads its money from this model.
 --
--- Lookup, model level (on distinct reported models, macros/price_lookup.sql): the reported id resolves to
+-- Lookup, model level (int_pricing__price_list, on distinct reported models): the reported id resolves to
 -- a priced model through model_match_rules (exact, else longest prefix); its candidate rows are its
 -- price_overrides (exact id) and the provider_prices of the priced model.
 -- Lookup, call level: among the candidate rows valid at the call's started_at
@@ -26,31 +26,22 @@ llm_spans as (
 
 ),
 
-reported_models as (
+price_list as (
 
-    select distinct
-        provider,
-        model
-
-    from llm_spans
-
-),
-
-priced_models as (
-
-    {{ priced_models('reported_models') }}
-
-),
-
-model_price_rows as (
-
-    {{ model_price_rows('priced_models') }}
+    select * from {{ ref('int_pricing__price_list') }}
 
 ),
 
 model_price_lists as (
 
-    {{ price_list_hashes('priced_models', 'model_price_rows') }}
+    -- per reported model: its priced model and the fingerprint of its price rows
+    select distinct
+        provider,
+        model,
+        priced_model,
+        price_list_hash
+
+    from price_list
 
 ),
 
@@ -73,39 +64,40 @@ applicable_prices as (
 
     select
         llm_calls.span_id,
-        model_price_rows.*,
+        price_list.*,
         row_number() over (
             partition by llm_calls.span_id
             order by
-                case when model_price_rows.is_override then 0 else 1 end asc,
+                case when price_list.is_override then 0 else 1 end asc,
                 case
-                    when model_price_rows.service_tier = llm_calls.requested_service_tier then 0 else 1
+                    when price_list.service_tier = llm_calls.requested_service_tier then 0 else 1
                 end asc,
-                model_price_rows.input_tokens_above desc,
-                model_price_rows.price_id asc
+                price_list.input_tokens_above desc,
+                price_list.price_id asc
         ) as preference
 
     from llm_calls
 
-    inner join model_price_rows
+    -- a reported model that no row can price has one row of NULLs in the list: the tier condition drops it
+    inner join price_list
         on
-            llm_calls.provider = model_price_rows.provider
-            and llm_calls.model = model_price_rows.model
+            llm_calls.provider = price_list.provider
+            and llm_calls.model = price_list.model
 
     where
-        model_price_rows.service_tier in (llm_calls.requested_service_tier, 'default')
-        and llm_calls.started_at >= model_price_rows.valid_from_at
-        and (model_price_rows.valid_to_at is null or llm_calls.started_at < model_price_rows.valid_to_at)
+        price_list.service_tier in (llm_calls.requested_service_tier, 'default')
+        and llm_calls.started_at >= price_list.valid_from_at
+        and (price_list.valid_to_at is null or llm_calls.started_at < price_list.valid_to_at)
         and (
-            model_price_rows.utc_second_from is null
+            price_list.utc_second_from is null
             or (
-                llm_calls.started_second_of_day >= model_price_rows.utc_second_from
-                and llm_calls.started_second_of_day < model_price_rows.utc_second_to
+                llm_calls.started_second_of_day >= price_list.utc_second_from
+                and llm_calls.started_second_of_day < price_list.utc_second_to
             )
         )
         and (
-            model_price_rows.input_tokens_above = 0
-            or llm_calls.input_tokens > model_price_rows.input_tokens_above
+            price_list.input_tokens_above = 0
+            or llm_calls.input_tokens > price_list.input_tokens_above
         )
 
 ),

@@ -2,6 +2,16 @@
 -- exactly as they were closed; an open month's lines are computed from the facts now, followed by the
 -- adjustments to closed months that land on it. Rebuilt whole on every run: statements are few.
 
+{# A statement line's columns, in the mart's order: closed lines are read back in it, and every other kind
+    of line is brought to it before the unions below. #}
+{% set line_columns = [
+    'billing_month', 'organization_id', 'line_number', 'line_id',
+    'line_type', 'description', 'quantity', 'unit', 'unit_price_usd', 'amount_usd',
+    'reference_month', 'adjusted_line_id', 'provider', 'model', 'requests', 'calls', 'tokens',
+] %}
+{# An open line is numbered after the union, by its section (line_order). #}
+{% set open_line_columns = ['line_order'] + line_columns | reject('equalto', 'line_number') | list %}
+
 with
 
 computed_lines as (
@@ -28,53 +38,36 @@ closed_lines as (
 
 ),
 
-open_lines as (
+computed_open_lines as (
 
+    -- what an open month bills now: these lines refer to no other month
     select
-        billing_month,
-        organization_id,
-        line_id,
-        line_order,
-        line_type,
-        description,
-        quantity,
-        unit,
-        unit_price_usd,
-        amount_usd,
+        *,
         cast(null as date) as reference_month,
-        cast(null as varchar) as adjusted_line_id,
-        provider,
-        model,
-        requests,
-        calls,
-        tokens
+        cast(null as varchar) as adjusted_line_id
 
     from computed_lines
 
     where billing_month not in (select closed_months.billing_month from closed_months)
 
-    union all
+),
 
+adjustment_open_lines as (
+
+    -- what changed in closed months, on an open month: these lines count no usage
     select
-        billing_month,
-        organization_id,
-        line_id,
-        line_order,
-        line_type,
-        description,
-        quantity,
-        unit,
-        unit_price_usd,
-        amount_usd,
-        reference_month,
-        adjusted_line_id,
-        provider,
-        model,
+        *,
         cast(null as bigint) as requests,
         cast(null as bigint) as calls,
         cast(null as bigint) as tokens
 
     from adjustment_lines
+
+),
+
+open_lines as (
+
+    {{ union_all_columns(['computed_open_lines', 'adjustment_open_lines'], open_line_columns) }}
 
 ),
 
@@ -92,54 +85,7 @@ numbered_open_lines as (
 
 final as (
 
-    select
-        -- grain
-        billing_month,
-        organization_id,
-        line_number,
-        line_id,
-
-        -- line
-        line_type,
-        description,
-        quantity,
-        unit,
-        unit_price_usd,
-        amount_usd,
-
-        -- what the line is about
-        reference_month,
-        adjusted_line_id,
-        provider,
-        model,
-        requests,
-        calls,
-        tokens
-
-    from closed_lines
-
-    union all
-
-    select
-        billing_month,
-        organization_id,
-        line_number,
-        line_id,
-        line_type,
-        description,
-        quantity,
-        unit,
-        unit_price_usd,
-        amount_usd,
-        reference_month,
-        adjusted_line_id,
-        provider,
-        model,
-        requests,
-        calls,
-        tokens
-
-    from numbered_open_lines
+    {{ union_all_columns(['closed_lines', 'numbered_open_lines'], line_columns) }}
 
 )
 

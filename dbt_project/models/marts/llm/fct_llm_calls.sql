@@ -6,11 +6,8 @@
 --     or removed, an override, a match rule), so a price correction re-prices exactly the history that
 --     could use the corrected rows and nothing else.
 
--- The price lookup macros read these only in incremental runs; declared so dbt always knows it.
--- depends_on: {{ ref('stg_pricing__model_match_rules') }}
--- depends_on: {{ ref('stg_pricing__provider_prices') }}
--- depends_on: {{ ref('stg_pricing__price_overrides') }}
--- depends_on: {{ ref('stg_pricing__provider_aliases') }}
+-- Read only in incremental runs; declared so dbt always knows it.
+-- depends_on: {{ ref('int_pricing__price_list') }}
 
 {{ config(
     event_time='started_at',
@@ -40,33 +37,15 @@ stored_models as (
 
 ),
 
-stored_reported_models as (
-
-    -- each reported model once, however many fingerprints its stored calls hold, so its current
-    -- fingerprint is computed exactly as int_llm_calls_priced computes it
-    select distinct
-        provider,
-        model
-
-    from stored_models
-
-),
-
-stored_priced_models as (
-
-    {{ priced_models('stored_reported_models') }}
-
-),
-
-stored_model_price_rows as (
-
-    {{ model_price_rows('stored_priced_models') }}
-
-),
-
 current_price_lists as (
 
-    {{ price_list_hashes('stored_priced_models', 'stored_model_price_rows') }}
+    -- each reported model's fingerprint now, as int_llm_calls_priced stamps it on the model's calls
+    select distinct
+        provider,
+        model,
+        price_list_hash
+
+    from {{ ref('int_pricing__price_list') }}
 
 ),
 
