@@ -195,7 +195,7 @@ def reload() -> Settings:
 
 
 def override(**values: str | Path | None) -> Settings:
-    """Set settings for this process and the processes it starts (the CLI's flags); ``None`` leaves one as is."""
+    """Set settings for this process and the processes it starts; ``None`` leaves one as is."""
     for field, value in values.items():
         if field not in Settings.model_fields or field in DERIVED_FIELDS:
             raise KeyError(field)
