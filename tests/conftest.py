@@ -74,11 +74,7 @@ REPO = Path(__file__).resolve().parents[1]
 # The longest modules first: under `make test` (two workers, a module per worker at a time) each starts at once
 # on a worker of its own while the other worker takes the many short modules, instead of one of them running
 # alone at the end.
-LONGEST_MODULES = (
-    "tests/orchestration/test_run_killed.py",
-    "tests/orchestration/test_run_end_to_end.py",
-    "tests/benchmarks/test_harness.py",
-)
+LONGEST_MODULES = ("tests/orchestration/test_run_end_to_end.py", "tests/benchmarks/test_harness.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

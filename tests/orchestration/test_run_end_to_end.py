@@ -2,21 +2,32 @@
 
 One module-scoped landing run is checked against the raw data and the generator's manifest, then run again
 (nothing may change), then the same sample is served by the platform emulator with injected 5xx, 429s and
-timeouts and loaded through ``--api-url``: the tables must come out the same. Runs of the same sample killed
-at several moments are in ``test_run_killed.py``.
+timeouts and loaded through ``--api-url``: the tables must come out the same. Last, runs of the same sample are
+killed with SIGKILL at several moments, each followed by a run that must recover and go on, until one completes
+with the tables of the uninterrupted run.
 """
 
+import contextlib
+import io
 import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
-from e2e_runs import query, run_cli, scalar, tables
 
 from cli import main
 from ingestion.records import ENDPOINTS
 from orchestration.partitions import daily_partitions
+from orchestration.run_recovery import Slot, pool_claims
 from sample_platform.emulator import PlatformEmulator, running_emulator
 
 pytestmark = pytest.mark.slow
@@ -26,9 +37,92 @@ WINDOW_ARGS = ["--start", "2026-03-01", "--end", "2026-03-04"]
 INGESTION_STEPS = ["raw__feedback", "raw__keys", "raw__logs", "raw__organizations", "raw__rate_limits", "raw__traces"]
 STEPS = [*INGESTION_STEPS, "dbt_models"]
 API_KEY = "e2e-test-key"
+# Columns saying which load brought a row, when and from where: they differ between two sources by design.
+LOAD_METADATA = ("_batch_id", "_loaded_at", "_source", "_delivery_seq", "loaded_at", "batch_id")
+
+
+def measured_at_build(column: str) -> bool:
+    """Columns a mart measures at its build (dbt's run start, e.g. how long calls have been pending)."""
+    return column == "built_at" or "_age_" in column
+
 
 # Lines that are not JSON objects cannot be served by an API; everything else must be quarantined alike.
 NOT_RECORDS = ("malformed JSON", "not a JSON object")
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory, env_patch):
+    """A private DAGSTER_HOME, and no source or warehouse settings leaking in from the environment."""
+    with env_patch() as patch:
+        patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
+        for name in ("WAREHOUSE", "LANDING_DIR", "API_URL", "LOOKBACK_HOURS"):
+            patch.delenv(f"TOKENBOOKS_{name}", raising=False)
+        yield patch
+
+
+@pytest.fixture(scope="module")
+def sample(settings, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    code, printed, _ = run_cli(
+        "sample", "generate", "--out", str(out), "--orgs", "3", "--days", "3", "--start", "2026-03-01",
+        "--seed", "5", "--spans-per-day", "150", "--dirt-rate", "0.05",
+    )  # fmt: skip
+    assert code == 0, printed
+    return out
+
+
+@pytest.fixture(scope="module")
+def manifest(sample) -> dict:
+    return json.loads((sample / "_manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def landing_run(settings, sample, tmp_path_factory):
+    warehouse = tmp_path_factory.mktemp("landing") / "warehouse.duckdb"
+    code, out, err = run_cli("run", "--landing", str(sample), "--warehouse", str(warehouse))
+    assert code == 0, out + err
+    counted = dict(query(warehouse, "select endpoint, sum(quarantined) from raw.load_batches group by endpoint"))
+    return warehouse, out, tables(warehouse), counted
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def scalar(warehouse: Path, sql: str):
+    return query(warehouse, sql)[0][0]
+
+
+def tables(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every raw and mart table's rows (sorted), without the load bookkeeping (batches, files, columns)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema in ('raw', 'marts') and table_name not in ('load_batches', 'landing_files') order by 1"
+        ).fetchall()
+        found = {}
+        for (name,) in names:
+            schema, table = name.split(".")
+            columns = [
+                column
+                for (column,) in con.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                    "order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if column not in LOAD_METADATA and not measured_at_build(column)
+            ]
+            select = ", ".join(f'"{column}"' for column in columns)
+            found[name] = con.execute(f"select {select} from {name} order by all").fetchall()
+    return found
 
 
 def latest(table: str, id_column: str) -> str:
@@ -201,3 +295,174 @@ def test_a_failing_step_exits_non_zero_naming_it(settings, monkeypatch, tmp_path
     assert "dbt_models" not in out  # never started: its inputs failed
     for step in INGESTION_STEPS:
         assert any(f"] {step} " in line and " FAILED after " in line for line in out.splitlines()), step
+
+
+# -- killed at any moment, resumed by the next run --------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+HOST = socket.gethostname()
+FCT_LLM_CALLS = dg.AssetKey(["marts", "fct_llm_calls"])
+# `tokenbooks run` printing the loader's and the statement writer's progress (a line per committed chunk, per
+# statement written), and holding still after the line that starts with its first argument, until killed.
+KILLABLE_RUN = """
+import logging, sys, time
+pause_after, args, terminal = sys.argv[1], sys.argv[2:], sys.stdout
+
+class Progress(logging.Handler):
+    def emit(self, record):
+        message = record.getMessage()
+        terminal.write(message + "\\n")
+        terminal.flush()
+        if message.startswith(pause_after):
+            time.sleep(600)
+
+for name in ("ingestion.load", "billing.statements.writing"):
+    logging.getLogger(name).setLevel(logging.INFO)
+    logging.getLogger(name).addHandler(Progress())
+from cli import main
+sys.exit(main(args))
+"""
+
+
+class KillableRun:
+    """``tokenbooks run`` in a process group of its own (as a terminal or a service runs it), read line by line,
+    killed with its whole group (dbt included), as the out-of-memory killer or a reboot would."""
+
+    def __init__(self, args: list[str], env: dict[str, str], pause_after: str = "(never)"):
+        self.pause_after = pause_after
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", KILLABLE_RUN, pause_after, *args],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+
+    def read_until(self, wanted=None) -> None:
+        """Read up to the first line ``wanted`` accepts (by default: the one after which the run holds still)."""
+        wanted = wanted or (lambda line: line.startswith(self.pause_after))
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if wanted(self.lines[-1]):
+                return
+        raise AssertionError(f"the run ended ({self.proc.wait()}) first:\n" + "\n".join(self.lines))
+
+    def kill(self) -> None:
+        self.stop()
+        assert self.proc.returncode == -signal.SIGKILL, "\n".join(self.lines)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=60)
+
+    def recovered(self) -> list[str]:
+        return recovery_lines(self.lines)
+
+
+def step_started(step: str):
+    return lambda line: f"] {step} " in line and line.endswith(" started")
+
+
+def recovery_lines(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.startswith("tokenbooks: run ")]
+
+
+def recovery_line(run_id: str, job: str, pid: int, step: str) -> str:
+    return (
+        f"tokenbooks: run {run_id} ({job}) died with its process {pid} on {HOST}: marked it failed and freed its "
+        f"duckdb pool slot (step {step})"
+    )
+
+
+def claims_now() -> dict[str, list[Slot]]:
+    with dg.DagsterInstance.get() as instance:
+        return pool_claims(instance)
+
+
+def run_status(run_id: str) -> dg.DagsterRunStatus:
+    with dg.DagsterInstance.get() as instance:
+        return instance.get_run_by_id(run_id).status
+
+
+def wait_for_materialization(key: dg.AssetKey, run_id: str, run: KillableRun) -> None:
+    with dg.DagsterInstance.get() as instance:
+        while (event := instance.get_latest_materialization_event(key)) is None or event.run_id != run_id:
+            assert run.proc.poll() is None, "\n".join(run.lines)
+            time.sleep(0.2)
+
+
+def statement_files(warehouse: Path) -> dict[str, bytes]:
+    root = warehouse.parent / "statements"
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def test_a_run_killed_at_any_moment_is_resumed_by_the_next_run(landing_run, sample, manifest, tmp_path, monkeypatch):
+    """Kills in a row on one instance and warehouse: while traces load (a chunk committed), while dbt builds (a
+    mart built), while statements are written; each next run frees the dead run's slot and goes on, and the last
+    one completes with the tables and statement files of the uninterrupted run (``landing_run``)."""
+    baseline_warehouse, _, baseline, _ = landing_run
+    assert manifest["endpoints"]["traces"]["malformed"] > 0 and manifest["endpoints"]["traces"]["invalid"] > 0
+    home, warehouse = tmp_path / "dagster_home", tmp_path / "resumed" / "warehouse.duckdb"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    run_args = ["run", "--landing", str(sample), "--warehouse", str(warehouse)]
+    # one landing file per load chunk, so that a load is killed between two of its commits
+    env = {**os.environ, "TOKENBOOKS_LOAD_CHUNK_BYTES": "1", "PYTHONUNBUFFERED": "1"}
+    runs: list[KillableRun] = []
+    try:
+        # 1. killed while loading traces: its first chunk (of three files) committed
+        runs.append(loading := KillableRun(run_args, env, pause_after="committed traces chunk 0"))
+        loading.read_until()
+        loading.kill()
+        ((loading_run, slots),) = claims_now().items()
+        assert slots == [Slot("duckdb", "raw__traces", held=True)]
+        assert run_status(loading_run) == dg.DagsterRunStatus.STARTED  # as the kill left it
+
+        # 2. recovers it; a third run refuses to start beside it, naming it; killed while dbt builds
+        # (fct_llm_calls built, more to come)
+        runs.append(building := KillableRun(run_args, env))
+        building.read_until(step_started("dbt_models"))
+        ((building_run, slots),) = claims_now().items()
+        assert slots == [Slot("duckdb", "dbt_models", held=True)]
+        code, out, err = run_cli(*run_args)
+        assert code == 3 and recovery_lines(out.splitlines()) == []
+        assert (
+            f"\n  run {building_run} (tokenbooks_daily), running in process {building.proc.pid} on {HOST}: "
+            "duckdb pool slot (step dbt_models)\n"
+        ) in err
+        wait_for_materialization(FCT_LLM_CALLS, building_run, building)
+        building.kill()
+        assert claims_now() == {building_run: [Slot("duckdb", "dbt_models", held=True)]}
+        assert run_status(building_run) == dg.DagsterRunStatus.STARTED
+        assert building.recovered() == [recovery_line(loading_run, "tokenbooks_daily", loading.proc.pid, "raw__traces")]
+
+        # 3. recovers it; the daily run completes; killed while the statements are written (one of three written)
+        runs.append(writing := KillableRun(run_args, env, pause_after="wrote the statement files of"))
+        writing.read_until()
+        writing.kill()
+        ((writing_run, slots),) = claims_now().items()
+        assert slots == [Slot("duckdb", "billing__statement_files", held=True)]
+        assert writing.recovered() == [recovery_line(building_run, "tokenbooks_daily", building.proc.pid, "dbt_models")]
+    finally:
+        for run in runs:
+            run.stop()
+
+    # 4. recovers it and completes
+    code, out, err = run_cli(*run_args)
+
+    assert code == 0, out + err
+    assert recovery_lines(out.splitlines()) == [
+        recovery_line(writing_run, "tokenbooks_monthly_statements", writing.proc.pid, "billing__statement_files")
+    ]
+    assert claims_now() == {}
+    for run_id in (loading_run, building_run, writing_run):
+        assert run_status(run_id) == dg.DagsterRunStatus.FAILURE
+    resumed = tables(warehouse)
+    assert resumed.keys() == baseline.keys()
+    for name in baseline:
+        assert resumed[name] == baseline[name], name
+    assert statement_files(warehouse) == statement_files(baseline_warehouse)
