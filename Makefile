@@ -49,7 +49,7 @@ demo: install
 test: install
 	@# the dbt manifest the Definitions read, parsed once here rather than by every worker at the same moment
 	$(BIN)/python -c "from orchestration.resources import prepare_dbt_manifest; prepare_dbt_manifest()"
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=15
 	$(MAKE) --no-print-directory lint
 
 lint: install
