@@ -16,7 +16,7 @@ import functools
 import os
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
@@ -26,11 +26,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 ENV_PREFIX = "TOKENBOOKS_"
 # Per-destination webhook variables: TOKENBOOKS_ALERT_WEBHOOK_<NAME>_<SETTING> (parsed by alerting.destinations).
 ALERT_WEBHOOK_PREFIX = ENV_PREFIX + "ALERT_WEBHOOK_"
-WAREHOUSE_TYPES = ("duckdb", "postgres")
-SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-
 WarehouseType = Literal["duckdb", "postgres"]
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+WAREHOUSE_TYPES: tuple[str, ...] = get_args(WarehouseType)
 
 
 class ConfigError(ValueError):

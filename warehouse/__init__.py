@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import settings
-from settings import ConfigError
+from settings import WAREHOUSE_TYPES, ConfigError
 from warehouse.base import DUCKDB_MEMORY_LIMIT_ENV, LoadError, WarehouseSession, configure_duckdb, sql_str
 from warehouse.duckdb_file import DUCKDB_PATH_ENV, DuckDBSession, DuckDBWarehouse, connect
 from warehouse.postgres import POSTGRES_ENV_PREFIX, PostgresWarehouse
@@ -39,7 +39,6 @@ WAREHOUSE_TYPE_ENV = settings.env_name("warehouse_type")
 DBT_TARGET_ENV = settings.env_name("dbt_target")
 
 Warehouse = DuckDBWarehouse | PostgresWarehouse
-WAREHOUSE_TYPES = settings.WAREHOUSE_TYPES
 
 
 def configured_warehouse(kind: str | None = None, duckdb_path: str | Path | None = None) -> Warehouse:
