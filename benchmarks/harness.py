@@ -41,6 +41,10 @@ START = date(2025, 1, 1)  # early enough for a year of history before today
 LLM_SHARE_OF_SPANS = 0.32  # measured on the sample generator; used only to size datasets
 SPANS_PER_ORG_PER_DAY = 1500  # keeps generated organizations mostly under the 100 requests/hour limit
 AGREEMENT_TOLERANCE_USD = 1e-6
+# The long, sparse history: 3 organizations over 180 days, 10 spans a day (about 300 LLM calls with seed 42).
+SPARSE_HISTORY_DAYS = 180
+SPARSE_SPANS_PER_DAY = 10
+SPARSE_ORGS = 3
 # Found from the package itself, so that moving it cannot leave the fingerprint hashing nothing. Every module:
 # those generation runs, and the emulator beside them, whose changes only cost a needless regeneration.
 GENERATOR_SOURCES = Path(sample_platform.__file__).parent
@@ -93,11 +97,14 @@ def tokenbooks(*args: str) -> list[str]:
     return [sys.executable, "-m", "cli", *args]
 
 
-def make_dataset(out: Path, llm_calls: int, days: int, workers: int) -> dict:
+def make_dataset(
+    out: Path, llm_calls: int, days: int, workers: int, *, spans_per_day: int | None = None, orgs: int | None = None
+) -> dict:
     """Generates a clean dataset into ``out``, or reuses the one there when it was generated with the same
-    parameters by the same generator code (generation is deterministic)."""
-    spans_per_day = max(20, math.ceil(llm_calls / days / LLM_SHARE_OF_SPANS))
-    orgs = max(3, spans_per_day // SPANS_PER_ORG_PER_DAY)
+    parameters by the same generator code (generation is deterministic). ``spans_per_day`` and ``orgs`` are
+    derived from ``llm_calls`` unless given."""
+    spans_per_day = spans_per_day or max(20, math.ceil(llm_calls / days / LLM_SHARE_OF_SPANS))
+    orgs = orgs or max(3, spans_per_day // SPANS_PER_ORG_PER_DAY)
     parameters = {"orgs": orgs, "days": days, "start": START, "seed": 42, "spans_per_day": spans_per_day}
     recipe = {**parameters, "start": START.isoformat(), "generator": _generator_fingerprint()}
     stamp = out / DATASET_STAMP
@@ -232,6 +239,25 @@ def measure_incremental(work: Path, history_days: int, daily_calls: int, args: a
     }
 
 
+def measure_sparse_history(work: Path, args: argparse.Namespace) -> dict:
+    """A user's first backfill of a long, quiet history: about 300 LLM calls (with their requests, feedback and
+    rate-limit events) over 180 days, loaded with one ``tokenbooks run`` on a fresh warehouse and instance."""
+    folder = work / "sparse_history"
+    landing = landing_folder(folder, args)
+    progress(f"sparse history: {SPARSE_HISTORY_DAYS} days, one run")
+    dataset = make_dataset(
+        landing, 0, SPARSE_HISTORY_DAYS, args.workers, spans_per_day=SPARSE_SPANS_PER_DAY, orgs=SPARSE_ORGS
+    )
+    warehouse = folder / "w.duckdb"
+    warehouse.unlink(missing_ok=True)
+    end = START + timedelta(days=SPARSE_HISTORY_DAYS)
+    command = tokenbooks("run", "--landing", str(landing), "--warehouse", str(warehouse))
+    step = run_step([*command, "--start", str(START), "--end", str(end)], run_env(work, "sparse"))
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {**dataset, "seconds": step.seconds, "peak_rss_mb": step.peak_rss_mb}
+
+
 def slope_per_million(sizes: list[dict], key: str, span: tuple[int, int] | None = None) -> float | None:
     """Seconds per million LLM calls between the smallest and the largest size the step ran at (or ``span``)."""
     points = sorted((s["llm_calls"], s[key]["seconds"]) for s in sizes if key in s)
@@ -258,6 +284,7 @@ def summarize(results: dict) -> dict:
     histories = sorted(incremental)
     summary: dict = {
         "fixed_overhead_s": results.get("fixed_overhead", {}).get("seconds"),
+        "sparse_history_s": results.get("sparse_history", {}).get("seconds"),
         "slope_s_per_million_calls": slopes,
         "pipeline_slope_over_floor_slope": ratio(slopes["pipeline_full"], slopes["floor"]),
         "pandas_slope_over_pipeline_slope": ratio(slopes["pandas"], pipeline_on_pandas_span),
@@ -301,6 +328,12 @@ def table(results: dict) -> str:
             f"- incremental day on {r['history_days']} days of history ({r['daily_llm_calls']:,} calls/day): "
             f"{fmt(r['seconds'])} s, peak RSS {fmt(r['peak_rss_mb'], 0)} MB"
         )
+    if "sparse_history" in results:
+        sparse = results["sparse_history"]
+        lines.append(
+            f"- sparse history: {sparse['llm_calls']:,} LLM calls over {sparse['days']} days in one run: "
+            f"{fmt(sparse['seconds'])} s, peak RSS {fmt(sparse['peak_rss_mb'], 0)} MB"
+        )
     for key, value in results["summary"].items():
         if isinstance(value, dict):
             value = {k: None if v is None else round(v, 3) for k, v in value.items()}
@@ -337,6 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fixed-overhead", action=argparse.BooleanOptionalAction, default=True, help="measure a tiny run first"
     )
+    parser.add_argument(
+        "--sparse-history",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"measure one run over a sparse history of {SPARSE_HISTORY_DAYS} days",
+    )
     args = parser.parse_args(argv)
     sizes = _int_list(args.sizes)
     if len([s for s in sizes if s <= args.pandas_max]) == 1 and len(sizes) > 1:
@@ -369,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         shutil.rmtree(tiny, ignore_errors=True)
         results["fixed_overhead"] = {"seconds": overhead.seconds, "peak_rss_mb": overhead.peak_rss_mb}
+        save(args.work, results)
+    if args.sparse_history:
+        results["sparse_history"] = measure_sparse_history(args.work, args)
         save(args.work, results)
     # incremental first, then sizes ascending: a run stopped during the largest size keeps everything else
     for history in histories:

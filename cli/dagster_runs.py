@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -22,6 +22,7 @@ import dagster as dg
 
 import orchestration
 from cli.options import EXIT_RUN_FAILED
+from orchestration.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from orchestration.run_recovery import PoolHolder, pool_holders, recover_crashed_runs, run_lock
 from orchestration.windows import RunWindow
 from warehouse import DuckDBWarehouse, Warehouse
@@ -29,9 +30,6 @@ from warehouse import DuckDBWarehouse, Warehouse
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 DEFAULT_DAGSTER_HOME = "data/dagster_home"
 LOCAL_INSTANCE_CONFIG = Path(orchestration.__file__).resolve().parent / "dagster_home" / "dagster.yaml"
-# Run tags Dagster reads to run every partitioned asset of a job over a range of partitions in one run.
-PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
-PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def prepare_dagster_home() -> Path:
@@ -80,9 +78,15 @@ def busy_message(command: str, home: Path, holders: list[PoolHolder]) -> str:
 
 
 def execute_job(
-    job_name: str, tags: dict, run_config: dict, home: Path, command: str
+    job_name: str,
+    tags: dict,
+    run_config: dict,
+    home: Path,
+    command: str,
+    asset_selection: Sequence[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInProcessResult | None:
-    """Run a job of the Definitions in-process, one terminal line per step; None (failures printed) if it failed."""
+    """Run a job of the Definitions (or the assets ``asset_selection`` of it) in-process, one terminal line per
+    step; None (failures printed) if it failed."""
     from cli.progress import failure_reason, progress_logger
     from orchestration.definitions import defs
 
@@ -113,6 +117,7 @@ def execute_job(
                 run_id=run_id,
                 tags=tags,
                 run_config={"loggers": {"progress": {}}, **run_config},
+                asset_selection=asset_selection,
                 raise_on_error=False,
             )
     if not result.success:

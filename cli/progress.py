@@ -1,4 +1,5 @@
-"""Concise run progress for a terminal: a line when a step starts and a line when it ends.
+"""Concise run progress for a terminal: a line when a step starts and a line when it ends, and progress within
+long steps (``orchestration.progress``): a bar on an interactive terminal, a line every few seconds elsewhere.
 
 Dagster's console logger prints every event at debug level; ``tokenbooks run`` uses this logger instead,
 so a run reads as a short list of steps (the full event log stays in the instance, for the UI).
@@ -12,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 import dagster as dg
+from tqdm import tqdm
+
+from orchestration.progress import PROGRESS_ATTRIBUTE, ProgressFigures
 
 # Dagster attaches its structured event to each log record under this attribute.
 DAGSTER_RECORD_METADATA = "dagster_meta"
@@ -42,8 +46,14 @@ class StepProgressHandler(logging.Handler):
         super().__init__()
         self.stream = stream
         self.steps: dict[str, StepTally] = {}
+        self.bars: dict[str, tqdm] = {}
+        self.interactive = stream.isatty()
 
     def emit(self, record: logging.LogRecord) -> None:
+        figures = getattr(record, PROGRESS_ATTRIBUTE, None)
+        if isinstance(figures, ProgressFigures):
+            self._progress(figures)
+            return
         event = (getattr(record, DAGSTER_RECORD_METADATA, None) or {}).get("dagster_event")
         if event is None or event.step_key is None:
             return
@@ -69,6 +79,22 @@ class StepProgressHandler(logging.Handler):
         elif event.is_step_failure:
             reason = failure_reason(event).splitlines()[0]
             self._write(f"{step:<28} FAILED after {self._elapsed(tally)}: {reason}")
+
+    def _progress(self, figures: ProgressFigures) -> None:
+        if not self.interactive:
+            self._write(f"  {figures.message}")
+            return
+        bar = self.bars.get(figures.label)
+        if bar is None:
+            bar = tqdm(
+                total=1000, desc=figures.label, file=self.stream, leave=False, bar_format="{desc} {bar} {postfix}"
+            )
+            self.bars[figures.label] = bar
+        bar.n = round(figures.fraction * 1000)
+        bar.set_postfix_str(figures.message.partition(": ")[2], refresh=True)
+        if figures.fraction >= 1:
+            bar.close()
+            del self.bars[figures.label]
 
     @staticmethod
     def _elapsed(tally: StepTally) -> str:

@@ -10,8 +10,6 @@ from pathlib import Path
 from dagster_dbt import DagsterDbtError
 
 from cli.dagster_runs import (
-    PARTITION_RANGE_END_TAG,
-    PARTITION_RANGE_START_TAG,
     execute_job,
     execute_statements,
     months_of,
@@ -21,7 +19,14 @@ from cli.dagster_runs import (
 from cli.options import EXIT_RUN_FAILED, add_warehouse_option, day
 from ingestion.sources import LandingSource, source_from_settings
 from orchestration import resources
-from orchestration.partitions import PARTITIONS_START_ENV, daily_partitions
+from orchestration.partitions import (
+    BUILD_FIRST_DAY_TAG,
+    BUILD_LAST_DAY_TAG,
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    PARTITIONS_START_ENV,
+    daily_partitions,
+)
 from orchestration.windows import RunWindow, choose_window, landing_event_dates
 from settings import ConfigError
 from warehouse import Warehouse, configured_warehouse
@@ -87,17 +92,26 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def execute_run(window: RunWindow, resource_config: dict, home: Path, warehouse: Warehouse) -> int:
+    """Two runs of the daily job: the loads over the window's daily partitions, then every dbt model and test
+    over the same days (tagged with them, not as partitions: see ``orchestration.partitions``), so that a long
+    history costs one materialization per model rather than one per model per day."""
     from cli.summary import warehouse_summary
+    from orchestration.assets.dbt import dbt_models
+    from orchestration.assets.ingestion import ingestion_assets
     from orchestration.schedules import DAILY_JOB_NAME
 
-    tags = {
-        PARTITION_RANGE_START_TAG: window.first_day.isoformat(),
-        PARTITION_RANGE_END_TAG: window.last_day.isoformat(),
-    }
-    result = execute_job(DAILY_JOB_NAME, tags, {"resources": resource_config}, home, "tokenbooks run")
-    if result is None:
-        return EXIT_RUN_FAILED
-    print(f"run {result.run_id} succeeded\n")
+    first, last = window.first_day.isoformat(), window.last_day.isoformat()
+    runs = (
+        ("loads", {PARTITION_RANGE_START_TAG: first, PARTITION_RANGE_END_TAG: last}, ingestion_assets),
+        ("dbt build", {BUILD_FIRST_DAY_TAG: first, BUILD_LAST_DAY_TAG: last}, [dbt_models]),
+    )
+    for what, tags, assets in runs:
+        keys = [key for assets_def in assets for key in assets_def.keys]
+        result = execute_job(DAILY_JOB_NAME, tags, {"resources": resource_config}, home, "tokenbooks run", keys)
+        if result is None:
+            return EXIT_RUN_FAILED
+        print(f"run {result.run_id} succeeded ({what})")
+    print()
     print(warehouse_summary(warehouse))
     print()
     # the statements of every month the run touched (an open month's are drafts to date)

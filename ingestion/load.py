@@ -29,7 +29,7 @@ import logging
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,6 +120,10 @@ STAGED_BAD_COLUMNS = (
 STAGING_TABLES = ("_lines", "_faults", "_parsed", "_checked", "_candidates", "_bad")
 # Files are committed in chunks of about this many bytes (compressed size for .gz): the unit of resumption
 # and of peak memory: TOKENBOOKS_LOAD_CHUNK_BYTES (default 256 MiB).
+
+
+# Called as a load starts and after each committed chunk with what is done and the totals: {"files", "bytes"}.
+ProgressCallback = Callable[[Mapping[str, int], Mapping[str, int]], None]
 
 
 def chunk_bytes() -> int:
@@ -634,11 +638,13 @@ def load_files(
     batch_id: str | None = None,
     source_label: str | None = None,
     track_files: bool = True,
+    on_progress: ProgressCallback | None = None,
 ) -> LoadResult:
     """Load landing-format files of one endpoint, in the given (delivery) order, chunk by chunk.
 
     With ``track_files`` (landing directories), each file read is recorded in ``raw.landing_files`` and an
     unchanged file that cannot add anything to this load is not read again (``LoadResult.files_skipped``).
+    ``on_progress`` hears of the files and bytes read (of those to read) as the load starts and after each chunk.
     """
     spec = ENDPOINTS[endpoint]
     batch_id = batch_id or new_batch_id()
@@ -647,6 +653,10 @@ def load_files(
         ensure_raw_tables(session)
         to_read = _files_to_read(session, spec, files, window) if track_files else list(files)
         total.files_skipped = len(files) - len(to_read)
+        totals = {"files": len(to_read), "bytes": sum(path.stat().st_size for path in to_read)}
+        done = {"files": 0, "bytes": 0}
+        if on_progress:
+            on_progress(done, totals)
         for number, chunk in enumerate(_chunks(to_read)):
             part = _load_chunk(
                 session,
@@ -660,6 +670,9 @@ def load_files(
             )
             log.info("committed %s chunk %d: %s", endpoint, number, part.as_dict())
             total.add(part)
+            done = {"files": done["files"] + len(chunk), "bytes": done["bytes"] + sum(p.stat().st_size for p in chunk)}
+            if on_progress:
+                on_progress(done, totals)
     return total
 
 
@@ -700,6 +713,7 @@ def ingest_endpoint(
     source: Source,
     endpoint: str,
     window: tuple[datetime, datetime] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> LoadResult:
     """Fetch (or read) one endpoint's records for a half-open event-time window and load them.
 
@@ -709,12 +723,14 @@ def ingest_endpoint(
     if endpoint not in ENDPOINTS:
         raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {', '.join(ENDPOINTS)}")
     if isinstance(source, LandingSource):
-        return load_files(warehouse, endpoint, source.files(endpoint), window=window)
+        return load_files(warehouse, endpoint, source.files(endpoint), window=window, on_progress=on_progress)
     spool_dir = Path(tempfile.mkdtemp(prefix=f"tokenbooks-{ENDPOINTS[endpoint].table}-"))
     try:
         files = _spool_api_pages(source, endpoint, window, spool_dir)
         url = source.base_url + ENDPOINTS[endpoint].path
-        return load_files(warehouse, endpoint, files, window=window, source_label=url, track_files=False)
+        return load_files(
+            warehouse, endpoint, files, window=window, source_label=url, track_files=False, on_progress=on_progress
+        )
     finally:
         shutil.rmtree(spool_dir, ignore_errors=True)
 

@@ -100,8 +100,8 @@ def no_destinations_reason() -> dg.SkipReason | None:
     description="Deliver alerts after each materialization of the alerts mart.",
 )
 def alerts_mart_sensor(context: dg.SensorEvaluationContext):
-    # The cursor is the storage id of the last materialization handled. A run over many partitions records
-    # one materialization per partition: the latest stands for all of them (the mart is rebuilt whole).
+    # The cursor is the storage id of the last materialization handled: the latest stands for any before it
+    # (the mart is rebuilt whole).
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(ALERTS_MART_KEY, after_storage_id=int(context.cursor) if context.cursor else None),
         limit=1,

@@ -257,10 +257,10 @@ def postgres_pipeline(
     from orchestration.resources import prepare_dbt_manifest
 
     prepare_dbt_manifest()  # before the Definitions read the manifest
-    from cli.dagster_runs import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
     from orchestration.assets.dbt import dbt_models
     from orchestration.assets.ingestion import ingestion_assets
     from orchestration.definitions import defs
+    from orchestration.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
     from orchestration.schedules import DAILY_JOB_NAME
 
     database = postgres_server.new_database()

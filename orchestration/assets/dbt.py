@@ -1,7 +1,9 @@
 """Every dbt model, seed and snapshot as a Dagster asset, and every dbt test as an asset check.
 
-The dbt assets share the ingestion partitions: a run over a range of days is one ``dbt build`` with the vars
-``window_start``/``window_end`` set to that range, lookback included (``BackfillPolicy.single_run``).
+The dbt assets are not partitioned (``orchestration.partitions`` says why): a run over a range of daily
+partitions is one ``dbt build`` with the vars ``window_start``/``window_end`` set to that range, lookback
+included, and each materialization records the window it rebuilt. A run that names no partition (the dbt
+assets materialized on their own) builds without a window: every incremental model over all of its history.
 Dagster metadata (groups, owners, descriptions) comes from the dbt YAML (``config.meta.dagster``), never
 from lists kept in Python.
 """
@@ -12,7 +14,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.ingestion import DUCKDB_POOL
-from orchestration.partitions import daily_partitions
+from orchestration.partitions import run_partition_window
+from orchestration.progress import StepProgress
 from orchestration.resources import (
     WarehouseResource,
     lookback,
@@ -29,14 +32,27 @@ prepare_dbt_manifest_if_dev()
     manifest=tokenbooks_dbt.manifest_path,
     project=tokenbooks_dbt,
     name="dbt_models",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_POOL,
     dagster_dbt_translator=DagsterDbtTranslator(DagsterDbtTranslatorSettings(enable_asset_checks=True)),
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    dbt_vars = dbt_vars_for_window(context.partition_time_window, lookback())
+    partition_window = run_partition_window(context.run.tags)
+    dbt_vars = dbt_vars_for_window(partition_window, lookback()) if partition_window else {}
+    window = dbt_vars or {"window_start": "(all history)", "window_end": "(all history)"}
     # dbt unit tests check the SQL, not the data: they run in development and CI (pytest), not on every build
     build = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)]
+    progress = StepProgress(
+        context.log,
+        "dbt build",
+        {"models": len(context.selected_asset_keys), "tests": len(context.selected_asset_check_keys)},
+    )
     with warehouse_env_for_dbt(warehouse.resolve()):
-        yield from dbt.cli(build, context=context).stream()
+        for event in dbt.cli(build, context=context).stream():
+            if isinstance(event, dg.Output):
+                progress.advance("models")
+                yield event.with_metadata({**event.metadata, **window})
+            else:
+                if isinstance(event, dg.AssetCheckResult):
+                    progress.advance("tests")
+                yield event
+    progress.finish()

@@ -10,6 +10,7 @@ import dagster as dg
 from ingestion.load import RAW_SCHEMA, ingest_endpoint
 from ingestion.records import ENDPOINTS, Endpoint
 from orchestration.partitions import daily_partitions
+from orchestration.progress import StepProgress
 from orchestration.resources import PlatformSourceResource, WarehouseResource, lookback
 from orchestration.windows import load_window
 
@@ -50,7 +51,9 @@ def build_ingestion_asset(endpoint: Endpoint) -> dg.AssetsDefinition:
     )
     def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource, platform: PlatformSourceResource):
         window = None if endpoint.snapshot else load_window(context.partition_time_window, lookback())
-        result = ingest_endpoint(warehouse.resolve(), platform.open(), endpoint.name, window)
+        progress = StepProgress(context.log, f"load {endpoint.name}", {}, measure="bytes")
+        result = ingest_endpoint(warehouse.resolve(), platform.open(), endpoint.name, window, progress.update)
+        progress.finish()
         counts = {
             "fetched": result.fetched,
             "loaded": result.loaded,

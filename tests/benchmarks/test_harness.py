@@ -31,11 +31,12 @@ def _size(calls: int, pipeline: float, floor: float, pandas: float | None = None
 def test_summary_ratios_from_hand_checked_figures():
     results = {
         "fixed_overhead": {"seconds": 12.0},
+        "sparse_history": {"llm_calls": 300, "days": 180, "seconds": 41.5, "peak_rss_mb": 600.0},
         # pandas ran at 100k and 1M only: its slope is compared with the pipeline's over those sizes
         "sizes": [_size(100_000, 20.0, 1.0, 12.0), _size(1_000_000, 56.0, 3.7, 210.0), _size(10_000_000, 416.0, 30.7)],
         "incremental": [
-            {"history_days": 30, "seconds": 10.0, "peak_rss_mb": 1.0},
-            {"history_days": 365, "seconds": 12.5, "peak_rss_mb": 1.0},
+            {"history_days": 30, "daily_llm_calls": 3000, "seconds": 10.0, "peak_rss_mb": 1.0},
+            {"history_days": 365, "daily_llm_calls": 3000, "seconds": 12.5, "peak_rss_mb": 1.0},
         ],
     }
     summary = summarize(results)
@@ -51,6 +52,11 @@ def test_summary_ratios_from_hand_checked_figures():
     assert summary["ingest_rate_over_raw_load_rate"] == pytest.approx(0.25)
     assert summary["peak_rss_mb_largest"] == 900.0
     assert summary["fixed_overhead_s"] == 12.0
+    assert summary["sparse_history_s"] == 41.5
+    results |= {"summary": summary, "sizes": results["sizes"][:1]}
+    assert "- sparse history: 300 LLM calls over 180 days in one run: 41.50 s, peak RSS 600 MB" in (
+        harness.table(results).splitlines()
+    )
 
 
 def test_partial_results_summarize_to_what_was_measured():
@@ -82,7 +88,7 @@ def test_a_tiny_benchmark_run_agrees_with_its_baselines(tmp_path: Path):
     """The real harness end to end at a tiny size: it fails when the floor or pandas disagree with the marts."""
     command = [sys.executable, "-m", "benchmarks.harness", "--sizes", "200", "--history-days", ""]
     completed = subprocess.run(
-        [*command, "--no-fixed-overhead", "--workers", "1", "--work", str(tmp_path)],
+        [*command, "--no-fixed-overhead", "--no-sparse-history", "--workers", "1", "--work", str(tmp_path)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -188,21 +188,40 @@ def test_marts_agree_with_the_raw_tables(landing_run):
         assert any(line.split() == [provider, model, str(count)] for line in out.splitlines())
 
 
-def test_the_run_is_recorded_in_the_dagster_instance_with_every_partition(landing_run):
+def test_the_run_is_recorded_in_the_dagster_instance_loads_per_partition_and_models_once(landing_run):
     _, out, _, _ = landing_run
-    (run_id,) = [line.split()[1] for line in out.splitlines() if line.startswith("run ") and "succeeded" in line]
+    runs = {
+        line.partition("(")[2].rstrip(")"): line.split()[1]
+        for line in out.splitlines()
+        if line.startswith("run ") and "succeeded" in line
+    }
+    assert list(runs) == ["loads", "dbt build"]
+    loads, build = runs.values()
     with dg.DagsterInstance.get() as instance:
-        run = instance.get_run_by_id(run_id)
-        statuses = {
-            key.to_user_string(): instance.get_status_by_partition(key, DAYS, daily_partitions)
-            for key in (dg.AssetKey(["raw", "logs"]), dg.AssetKey(["marts", "fct_llm_calls"]))
-        }
+        load_run, build_run = instance.get_run_by_id(loads), instance.get_run_by_id(build)
+        logs_status = instance.get_status_by_partition(dg.AssetKey(["raw", "logs"]), DAYS, daily_partitions)
+        calls = instance.fetch_materializations(FCT_LLM_CALLS, limit=10).records
+        planned_test_rows = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(FCT_LLM_CALLS, "unique_fct_llm_calls_span_id"), limit=10
+        )
 
-    assert run.status == dg.DagsterRunStatus.SUCCESS
-    assert run.tags["dagster/asset_partition_range_start"] == "2026-03-01"
-    assert run.tags["dagster/asset_partition_range_end"] == "2026-03-03"
-    for key, status in statuses.items():
-        assert status == dict.fromkeys(DAYS, dg.AssetPartitionStatus.MATERIALIZED), key
+    assert load_run.status == build_run.status == dg.DagsterRunStatus.SUCCESS
+    assert load_run.tags["dagster/asset_partition_range_start"] == "2026-03-01"
+    assert load_run.tags["dagster/asset_partition_range_end"] == "2026-03-03"
+    assert logs_status == dict.fromkeys(DAYS, dg.AssetPartitionStatus.MATERIALIZED)
+    # the dbt run names its days without partition tags: one materialization per model, one row per test
+    assert "dagster/asset_partition_range_start" not in build_run.tags
+    assert (build_run.tags["tokenbooks/build_first_day"], build_run.tags["tokenbooks/build_last_day"]) == (
+        "2026-03-01",
+        "2026-03-03",
+    )
+    assert [record.run_id for record in calls] == [build]
+    metadata = calls[0].asset_materialization.metadata
+    assert (metadata["window_start"].value, metadata["window_end"].value) == (
+        "2026-02-27T00:00:00",
+        "2026-03-04T00:00:00",
+    )  # 48 h lookback
+    assert [(row.run_id, row.status.value) for row in planned_test_rows] == [(build, "SUCCEEDED")]
 
 
 def test_running_the_same_window_again_changes_nothing(landing_run, sample):
