@@ -362,6 +362,7 @@ def _stage_chunk(
         )
         select *, {extract_sql(endpoint.model)} as _v from parsed
     """)
+    con.execute("drop table _lines")  # each staging table goes once the next is built: less to hold in memory
     con.execute(f"""
         create or replace temp table _checked as
         select filename, seq, line, line_number, whole_file, fault, escaped, j,
@@ -379,12 +380,12 @@ def _stage_chunk(
         from {framed(endpoint.model, "_parsed", "_v")}
     """)
     # 3. valid records in the window, first delivery of each (id, hash), as they will be stored
+    con.execute("drop table _parsed")
+    # (the first deliveries are found on narrow columns: a window over the whole rows would carry every payload)
     con.execute(f"""
         create or replace temp table _candidates as
-        with valid as (
-            select *, row_number() over (partition by record_id, record_hash order by seq) as nth
-            from _checked
-            where reason is null and {in_window}
+        with firsts as (
+            select min(seq) as seq from _checked where reason is null and {in_window} group by record_id, record_hash
         )
         select {_insert_list(endpoint)},
                {_record_sql(endpoint)} as _record,
@@ -392,8 +393,8 @@ def _stage_chunk(
                {source_expr} as _source,
                record_id,
                seq
-        from valid
-        where nth = 1
+        from _checked
+        where seq in (select seq from firsts)
     """)
     # 4. invalid lines: every reason, the line redacted like a payload (an escaped line's escapes are ASCII, so
     # the patterns still find secrets in it), once per distinct stored line: the hash is of the redacted line
@@ -431,6 +432,7 @@ def _stage_chunk(
                max(event_at) filter (where reason is null)
         from _checked group by filename
     """).fetchall()
+    con.execute("drop table _checked")
     return StagedChunk(
         fetched=fetched,
         outside_window=outside,
@@ -448,29 +450,37 @@ def _write_chunk(session: WarehouseSession, endpoint: Endpoint, staged: StagedCh
     id_column = f'"{endpoint.id_field}"'
     # Two loads of one endpoint must not interleave: each reads what is stored, then appends.
     session.lock(table)
-    session.execute("drop table if exists _new")
+    for temp in ("_known", "_new"):
+        session.execute(f"drop table if exists {temp}")
+    # The stored versions of the chunk's own ids, found by a semi join that hashes the chunk's ids and scans one
+    # column of the table: an anti join against the table would hash every stored (id, hash) pair for every
+    # chunk, a cost that grows with the history.
     session.execute(f"""
+        create temp table _known as
+        select t.{id_column} as record_id, t._record_hash from {table} t
+        where t.{id_column} in (select record_id from _candidates)
+    """)
+    # Which candidates are new, as narrow rows: the wide ones (payloads, records) are read once, by the insert.
+    session.execute("""
         create temp table _new as
-        select c.* from _candidates c
-        where not exists (
-            select 1 from {table} t where t.{id_column} = c.record_id and t._record_hash = c._record_hash
-        )
+        select c.seq,
+               exists (select 1 from _known k where k.record_id = c.record_id)
+               or row_number() over (partition by c.record_id order by c.seq) > 1 as is_correction
+        from _candidates c
+        where not exists (select 1 from _known k where k.record_id = c.record_id and k._record_hash = c._record_hash)
     """)
-    (loaded, corrections) = session.fetchone(f"""
-        select count(*),
-               count(*) filter (where exists (select 1 from {table} t where t.{id_column} = n.record_id)
-                                or exists (select 1 from _new o where o.record_id = n.record_id and o.seq < n.seq))
-        from _new n
-    """)
+    (loaded, corrections) = session.fetchone("select count(*), count(*) filter (where is_correction) from _new")
     (base_seq,) = session.fetchone(f"select coalesce(max(_delivery_seq), 0) from {table}")
     raw_names = ", ".join(f'"{c.name}"' for c in raw_columns(endpoint.model))
     session.execute(f"""
         insert into {table} ({raw_names}, _record, _record_hash, _batch_id, _loaded_at, _source, _delivery_seq)
         select {raw_names}, _record, _record_hash, {sql_str(batch_id)}, timezone('UTC', now()), _source,
                {base_seq} + seq
-        from _new
+        from _candidates c
+        where c.seq in (select seq from _new)
     """)
-    session.execute("drop table _new")
+    for temp in ("_known", "_new"):
+        session.execute(f"drop table {temp}")
     _release_quarantined(session, endpoint)
     session.execute(f"""
         insert into {RAW_SCHEMA}.quarantine

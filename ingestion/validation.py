@@ -338,17 +338,26 @@ def _object_paths(model: type[ContractModel]) -> list[tuple[str, ...]]:
     return [leaf.path for leaf in leaves if leaf.kind == "object"]
 
 
+def _scalar_paths(model: type[ContractModel]) -> list[tuple[str, ...]]:
+    """The fields read as text: every leaf but free-form objects. The text of an object (a nested contract object,
+    a payload) is never read, and extracting it would serialize the whole object again for every record."""
+    leaves, _ = walk(model)
+    return [leaf.path for leaf in leaves if leaf.kind != "object"]
+
+
 def _path_list(paths: list[tuple[str, ...]]) -> str:
     return "[" + ", ".join(_sql_str(_json_path(p)) for p in paths) + "]"
 
 
 @cache
 def extract_sql(model: type[ContractModel], json_column: str = "j") -> str:
-    """One pass per property over the record: the JSON type and text at every contract path, and the fragments
-    of free-form objects, as a struct of lists (NULL for non-objects). Per-path extraction would re-parse
-    the record once per path; a list of paths reads it once."""
-    paths = _path_list(_frame_paths(model))
-    parts = [f"types := json_type({json_column}, {paths})", f"texts := json_extract_string({json_column}, {paths})"]
+    """One pass per property over the record: the JSON type at every contract path, the text of every scalar
+    field, and the fragments of free-form objects, as a struct of lists (NULL for non-objects). Per-path
+    extraction would re-parse the record once per path; a list of paths reads it once."""
+    parts = [
+        f"types := json_type({json_column}, {_path_list(_frame_paths(model))})",
+        f"texts := json_extract_string({json_column}, {_path_list(_scalar_paths(model))})",
+    ]
     owners = "[" + ", ".join(_sql_str(_json_path(p) if p else "$") for p in _key_owners(model)) + "]"
     # only the counts are kept (a list of key lists per record would be materialized with every chunk)
     parts.append(f"key_counts := list_transform(json_keys({json_column}, {owners}), lambda keys: len(keys))")
@@ -370,10 +379,8 @@ def framed(model: type[ContractModel], relation: str, list_column: str | None = 
     """
     if list_column is None:
         relation, list_column = f"(select *, {extract_sql(model)} as _v from {relation})", "_v"
-    columns = [
-        f"{list_column}.types[{i}] as {_jt(p)}, {list_column}.texts[{i}] as {_text(p)}"
-        for i, p in enumerate(_frame_paths(model), start=1)
-    ]
+    columns = [f"{list_column}.types[{i}] as {_jt(p)}" for i, p in enumerate(_frame_paths(model), start=1)]
+    columns += [f"{list_column}.texts[{i}] as {_text(p)}" for i, p in enumerate(_scalar_paths(model), start=1)]
     columns += [f"{list_column}.objects[{k}] as {_frag(p)}" for k, p in enumerate(_object_paths(model), start=1)]
     columns += [f"{list_column}.key_counts[{k}] as {_key_count(p)}" for k, p in enumerate(_key_owners(model), 1)]
     return f"(select *, {', '.join(columns)} from {relation})"
