@@ -79,7 +79,7 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"tokenbooks run: {window.describe()} from {source.describe()} into {warehouse.describe()}")
     home = prepare_dagster_home()
     try:
-        resources.prepare_dbt_manifest()
+        resources.prepare_dbt_manifest(warehouse)  # parsed for this warehouse: dbt re-parses for another
     except DagsterDbtError as error:
         print(f"tokenbooks: dbt could not parse dbt_project: {error}", file=sys.stderr)
         return EXIT_RUN_FAILED

@@ -1,8 +1,9 @@
 {% macro event_window() -%}
-    {#- The vars window_start/window_end as naive UTC timestamp literals ({'start': .., 'end': ..}),
-        or none when both are absent (the whole history). The window is half-open: [start, end). -#}
-    {%- set start = _utc_datetime(var('window_start', none)) -%}
-    {%- set end = _utc_datetime(var('window_end', none)) -%}
+    {#- The window window_start/window_end (_window_bound) as naive UTC timestamp literals
+        ({'start': .., 'end': ..}), or none when both are absent (the whole history). The window is half-open:
+        [start, end). -#}
+    {%- set start = _utc_datetime(_window_bound('window_start')) -%}
+    {%- set end = _utc_datetime(_window_bound('window_end')) -%}
     {%- if start is none and end is none -%}
         {{ return(none) }}
     {%- elif start is none or end is none -%}
@@ -11,6 +12,18 @@
         {{ exceptions.raise_compiler_error('window_start must be before window_end.') }}
     {%- endif -%}
     {{ return({'start': _timestamp_literal(start), 'end': _timestamp_literal(end)}) }}
+{%- endmacro %}
+
+
+{% macro _window_bound(name) -%}
+    {#- The var `name` when given (dbt --vars, unit tests), else, while dbt executes, the environment variable
+        TOKENBOOKS_DBT_<NAME> (set by the Dagster dbt asset). Read at execution time only: dbt re-parses the
+        whole project whenever --vars change, which a window that moves with every run would make it do. -#}
+    {%- set value = var(name, none) -%}
+    {%- if (value is none or value == '') and execute -%}
+        {%- set value = env_var('TOKENBOOKS_DBT_' ~ (name | upper), '') -%}
+    {%- endif -%}
+    {{ return(value) }}
 {%- endmacro %}
 
 
