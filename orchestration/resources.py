@@ -117,6 +117,24 @@ def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=tokenbooks_dbt, dbt_executable=dbt_executable())
 
 
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def keep_partial_parse(build_target: Path) -> None:
+    """Make a finished build's parse state the project's. dagster-dbt starts every build from a copy of the
+    project's ``partial_parse.msgpack``; dbt parses the whole project again when its connection differs from the
+    one that state was parsed for, and the state it then writes would stay in the build's own target folder. Kept,
+    the next build on the same warehouse (every daily run of a deployment) parses only what changed."""
+    # dagster-dbt's target paths are relative to the project folder
+    source = DBT_PROJECT_DIR / build_target / PARTIAL_PARSE_FILE
+    if not source.exists():
+        return
+    kept = DBT_PROJECT_DIR / tokenbooks_dbt.target_path / PARTIAL_PARSE_FILE
+    partial = kept.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}")
+    shutil.copyfile(source, partial)
+    os.replace(partial, kept)  # atomic: a build starting now copies the old state or the new, never half of one
+
+
 def parse_dbt_project(warehouse: Warehouse | None = None) -> Path:
     """``dbt parse`` with the same executable, target and environment as the dbt assets (on ``warehouse``, by
     default the configured one: dbt parses again in full when a build's connection differs from its parse's)."""

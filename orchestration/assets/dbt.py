@@ -17,6 +17,7 @@ from orchestration.partitions import run_partition_window
 from orchestration.progress import StepProgress
 from orchestration.resources import (
     WarehouseResource,
+    keep_partial_parse,
     lookback,
     prepare_dbt_manifest_if_dev,
     tokenbooks_dbt,
@@ -46,7 +47,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         {"models": len(context.selected_asset_keys), "tests": len(context.selected_asset_check_keys)},
     )
     with warehouse_env_for_dbt(warehouse.resolve(), dbt_vars):
-        for event in dbt.cli(build, context=context).stream():
+        invocation = dbt.cli(build, context=context)
+        for event in invocation.stream():
             if isinstance(event, dg.Output):
                 progress.advance("models")
                 yield event.with_metadata({**event.metadata, **window})
@@ -55,3 +57,4 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
                     progress.advance("tests")
                 yield event
     progress.finish()
+    keep_partial_parse(invocation.target_path)
