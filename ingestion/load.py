@@ -663,7 +663,8 @@ def load_files(
         ensure_raw_tables(session)
         to_read = _files_to_read(session, spec, files, window) if track_files else list(files)
         total.files_skipped = len(files) - len(to_read)
-        totals = {"files": len(to_read), "bytes": sum(path.stat().st_size for path in to_read)}
+        sizes = {path: path.stat().st_size for path in to_read}  # read once, for the totals and each chunk
+        totals = {"files": len(to_read), "bytes": sum(sizes.values())}
         done = {"files": 0, "bytes": 0}
         if on_progress:
             on_progress(done, totals)
@@ -680,8 +681,8 @@ def load_files(
             )
             log.info("committed %s chunk %d: %s", endpoint, number, part.as_dict())
             total.add(part)
-            done = {"files": done["files"] + len(chunk), "bytes": done["bytes"] + sum(p.stat().st_size for p in chunk)}
             if on_progress:
+                done = {"files": done["files"] + len(chunk), "bytes": done["bytes"] + sum(sizes[p] for p in chunk)}
                 on_progress(done, totals)
     return total
 
