@@ -41,7 +41,7 @@ from ingestion.client import PlatformClient, RetryPolicy
 from ingestion.lines import MALFORMED_JSON, NOT_AN_OBJECT, LineReader, json_problem_sql, store_faults
 from ingestion.records import ENDPOINTS, Endpoint
 from ingestion.sources import ApiSource, LandingSource, Source
-from ingestion.validation import extract_sql, framed, raw_columns, reasons_sql
+from ingestion.validation import extract_sql, framed, raw_columns, reasons_sql, unknown_fields_sql
 from warehouse import DuckDBSession, LoadError, Warehouse, WarehouseSession, as_warehouse, sql_str
 from warehouse.redaction import payload_sql, redact_sql, safe_message
 
@@ -282,12 +282,6 @@ def _literal(value: object) -> str:
     return sql_str(str(value))
 
 
-def _record_sql(endpoint: Endpoint) -> str:
-    """The record as delivered, kept for audit, minus a span's payload (stored redacted in its own column)."""
-    has_payload = any(c.name == "payload" for c in raw_columns(endpoint.model))
-    return """json_merge_patch(j, '{"payload": null}')""" if has_payload else "j"
-
-
 @dataclass(frozen=True)
 class StagedChunk:
     """Counts of a validated chunk, whose rows wait in ``_candidates`` and ``_bad``, and per file
@@ -311,6 +305,9 @@ def _stage_chunk(
 
     ``_candidates``: valid records in the window, the first delivery of each (id, hash), as raw rows;
     ``_bad``: invalid lines with every reason, redacted, the first delivery of each distinct (redacted) line.
+
+    A line's text goes no further than ``_lines``: the stages after it carry the minified record (``j``), then
+    only typed columns, and the few invalid lines are looked up in ``_lines`` again for the quarantine.
     """
     columns = raw_columns(endpoint.model)
     event_expr = next(c.expression for c in columns if c.name == endpoint.event_time_field)
@@ -343,29 +340,29 @@ def _stage_chunk(
             select filename, min(seq) as first_seq from _lines group by filename
         ),
         numbered as (
-            select l.filename, l.seq, coalesce(l.line, '') as line,
+            select l.filename, l.seq, l.line,
                    l.seq - f.first_seq + 1 as line_number,
                    {fault_columns}
             from _lines l
             join file_starts f on f.filename = l.filename
             {fault_join}
-            where trim(coalesce(l.line, '')) <> ''
+            -- not blank; trim (which copies the line) only for the rare line that starts with a space
+            where l.line <> '' and (left(l.line, 1) <> ' ' or trim(l.line) <> '')
         ),
         screened as (
             select *, fault is null and json_valid(line) as is_json from numbered
         ),
         parsed as (
-            select * exclude (is_json),
+            select * exclude (is_json, line),
                    case when is_json then {json_problem_sql("line")} end as problem,
                    case when is_json then json(line) end as j
             from screened
         )
         select *, {extract_sql(endpoint.model)} as _v from parsed
     """)
-    con.execute("drop table _lines")  # each staging table goes once the next is built: less to hold in memory
     con.execute(f"""
         create or replace temp table _checked as
-        select filename, seq, line, line_number, whole_file, fault, escaped, j,
+        select filename, seq, line_number, whole_file, fault, escaped,
                case
                    when fault is not null then fault
                    when problem is not null then problem
@@ -376,11 +373,12 @@ def _stage_chunk(
                {id_text} as record_id,
                {event_expr} as event_at,
                md5(cast(j as varchar)) as record_hash,
+               {unknown_fields_sql(endpoint.model)} as unknown_fields,
                {typed_columns}
         from {framed(endpoint.model, "_parsed", "_v")}
     """)
     # 3. valid records in the window, first delivery of each (id, hash), as they will be stored
-    con.execute("drop table _parsed")
+    con.execute("drop table _parsed")  # each staging table goes once the next is built: less to hold in memory
     # (the first deliveries are found on narrow columns: a window over the whole rows would carry every payload)
     con.execute(f"""
         create or replace temp table _candidates as
@@ -388,7 +386,7 @@ def _stage_chunk(
             select min(seq) as seq from _checked where reason is null and {in_window} group by record_id, record_hash
         )
         select {_insert_list(endpoint)},
-               {_record_sql(endpoint)} as _record,
+               unknown_fields as _record,
                record_hash as _record_hash,
                {source_expr} as _source,
                record_id,
@@ -401,11 +399,13 @@ def _stage_chunk(
     con.execute(f"""
         create or replace temp table _bad as
         with bad as (
-            select seq, filename, reason, coalesce(escaped, false) as raw_line_escaped, record_hash, line,
-                   case when whole_file then null else line_number end as line_number,
-                   {redact_sql("line")} as raw_line,
-                   {redact_sql("record_id")} as record_id
-            from _checked where reason is not null
+            select c.seq, c.filename, c.reason, coalesce(c.escaped, false) as raw_line_escaped, c.record_hash, l.line,
+                   case when c.whole_file then null else c.line_number end as line_number,
+                   {redact_sql("l.line")} as raw_line,
+                   {redact_sql("c.record_id")} as record_id
+            from _checked c
+            join _lines l on l.seq = c.seq
+            where c.reason is not null
         ),
         hashed as (
             -- the record's hash only where redaction found nothing in the line: a hash of a clear secret would
@@ -432,7 +432,8 @@ def _stage_chunk(
                max(event_at) filter (where reason is null)
         from _checked group by filename
     """).fetchall()
-    con.execute("drop table _checked")
+    for table in ("_checked", "_lines"):
+        con.execute(f"drop table {table}")
     return StagedChunk(
         fetched=fetched,
         outside_window=outside,

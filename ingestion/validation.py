@@ -264,14 +264,11 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
     # and Python the last), so the record is invalid. Counting the keys the contract knows (present once each)
     # is cheap; only an object with more keys than that (a duplicate, or an unknown extra field) is checked.
     for owner in _key_owners(model):
-        count = _key_count(owner)
-        known = " + ".join(
-            f"({_jt(p)} is not null)::int" for p in _frame_paths(model) if len(p) == len(owner) + 1 and p[:-1] == owner
-        )
         keys = f"json_keys(j, {_sql_str(_json_path(owner) if owner else '$')})"
         label = ".".join(owner) + ": " if owner else ""
         # nested CASE, not AND: only the rare objects with more keys than known ones are read again for their keys
-        duplicated = f"case when {count} > {known or 0} then {count} <> len(list_distinct({keys})) end"
+        more_keys = _more_keys_than_known(model, owner)
+        duplicated = f"case when {more_keys} then {_key_count(owner)} <> len(list_distinct({keys})) end"
         checks.append((duplicated, f"{label}duplicate key"))
     for node in nodes:
         label = ".".join(node.path)
@@ -319,6 +316,15 @@ def _checks(model: type[ContractModel]) -> list[tuple[str, str]]:
                     )
                 )
     return checks
+
+
+def _more_keys_than_known(model: type[ContractModel], owner: tuple[str, ...]) -> str:
+    """SQL that is true when the object at ``owner`` has more keys than the contract fields present in it: an
+    unknown field, or a key twice (NULL when there is no such object)."""
+    known = " + ".join(
+        f"({_jt(p)} is not null)::int" for p in _frame_paths(model) if len(p) == len(owner) + 1 and p[:-1] == owner
+    )
+    return f"{_key_count(owner)} > {known or 0}"
 
 
 def _key_owners(model: type[ContractModel]) -> list[tuple[str, ...]]:
@@ -391,6 +397,23 @@ def reasons_sql(model: type[ContractModel]) -> str:
     """SQL over ``framed(model, ...)``: NULL when valid, else every violated rule joined by ``'; '``."""
     parts = [f"case when coalesce({cond}, false) then {_sql_str(reason)} end" for cond, reason in _checks(model)]
     return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"
+
+
+@cache
+def unknown_fields_sql(model: type[ContractModel]) -> str:
+    """SQL over ``framed(model, ...)`` of a valid record: its fields the contract does not know, as a JSON object,
+    or NULL when it has none (most records: nothing is computed for them). The fields the contract knows are in
+    the typed columns already; a contract object that holds an unknown field is kept whole, so the unknown field
+    stays where it was delivered."""
+    owners = _key_owners(model)
+    unknown = {owner: f"coalesce({_more_keys_than_known(model, owner)}, false)" for owner in owners}
+    removals = []
+    for (name,) in (path for path in _frame_paths(model) if len(path) == 1):
+        removal = _sql_str(f'"{name}":null')
+        holders = [unknown[owner] for owner in owners if owner[:1] == (name,)]
+        removals.append(f"case when not ({' or '.join(holders)}) then {removal} end" if holders else removal)
+    patch = f"concat('{{', concat_ws(',', {', '.join(removals)}), '}}')"
+    return f"case when {' or '.join(unknown.values())} then json_merge_patch(j, {patch}) end"
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,40 @@ def test_versions_extras_and_redaction(tmp_path, landing):
     ]
 
 
+def test_record_keeps_only_the_fields_the_contract_does_not_know(tmp_path):
+    """The typed columns hold the known fields; ``_record`` holds the rest, where it was delivered, exactly."""
+    usage = {"input_tokens": 100, "thinking_budget": 5}
+    llm = {"provider": "openai", "model": "gpt-4o-mini-2024-07-18", "usage": usage}
+    files = [
+        write_lines(
+            tmp_path / "traces" / "2026-11-20.jsonl",
+            [
+                span("known", "2026-11-20T10:00:00Z", payload={"input": "hi"}),
+                span("top", "2026-11-20T10:00:00Z", region="eu", payload={"input": "hi"}),
+                span("nested", "2026-11-20T10:00:00Z", llm=llm),
+                '{"span_id": "big", "organization_id": "org_a", "started_at": "2026-11-20T10:00:00Z", "kind": "tool", '
+                '"status": "ok", "duration_ms": 1, "count": 1180591620717411303424}',
+            ],
+        )
+    ]
+    warehouse = tmp_path / "w.duckdb"
+    load_files(warehouse, "traces", files)
+    con = connect(warehouse)
+    rows = con.execute("select span_id, cast(_record as varchar) from raw.traces order by _delivery_seq").fetchall()
+    con.close()
+    assert rows == [
+        ("known", None),
+        ("top", '{"region":"eu"}'),
+        # the unknown field stays inside the contract object that holds it, kept whole
+        (
+            "nested",
+            '{"llm":{"provider":"openai","model":"gpt-4o-mini-2024-07-18",'
+            '"usage":{"input_tokens":100,"thinking_budget":5}}}',
+        ),
+        ("big", '{"count":1180591620717411303424}'),
+    ]
+
+
 def test_reloading_changes_nothing(tmp_path, landing):
     warehouse = tmp_path / "w.duckdb"
     load_landing(warehouse, landing)
