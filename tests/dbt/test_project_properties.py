@@ -4,8 +4,8 @@ primary-key test, and every macro is documented with its arguments (macros/_macr
 A primary-key test is either ``unique`` on a column that is also tested not null (``not_null``, or
 ``not_null_columns`` naming it), since ``unique`` lets any number of NULLs through; or
 ``unique_combination_of_columns`` on the model's grain, whose ``group by`` counts NULL as a value, so a grain
-with a nullable column (no error status, no experiment variant) is checked too. A test filtered by a ``where``
-config or that only warns does not count.
+with a nullable column (no error status, no experiment variant) is checked too; or ``unique_and_not_null``,
+both in one scan. A test filtered by a ``where`` config or that only warns does not count.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def _has_primary_key_test(tests: Iterable[tuple[str, dict[str, Any]]]) -> bool:
     return any(
         (name == "unique" and arguments["column_name"] in not_null)
         or (name == "unique_combination_of_columns" and arguments["combination_of_columns"])
+        or (name == "unique_and_not_null" and arguments["key"])
         for name, arguments in tests
     )
 
