@@ -202,7 +202,7 @@ def test_the_run_is_recorded_in_the_dagster_instance_loads_per_partition_and_mod
         logs_status = instance.get_status_by_partition(dg.AssetKey(["raw", "logs"]), DAYS, daily_partitions)
         calls = instance.fetch_materializations(FCT_LLM_CALLS, limit=10).records
         planned_test_rows = instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(FCT_LLM_CALLS, "unique_fct_llm_calls_span_id"), limit=10
+            dg.AssetCheckKey(FCT_LLM_CALLS, FCT_LLM_CALLS_KEY_TEST), limit=10
         )
 
     assert load_run.status == build_run.status == dg.DagsterRunStatus.SUCCESS
@@ -321,6 +321,11 @@ def test_a_failing_step_exits_non_zero_naming_it(settings, monkeypatch, tmp_path
 REPO = Path(__file__).resolve().parents[2]
 HOST = socket.gethostname()
 FCT_LLM_CALLS = dg.AssetKey(["marts", "fct_llm_calls"])
+# dbt names a generic test after its arguments: the grain (span_id) and the required columns
+FCT_LLM_CALLS_KEY_TEST = (
+    "unique_and_not_null_fct_llm_calls_span_id__organization_id__provider__model__cost_status__price_list_hash"
+    "__started_at__call_date"
+)
 # `tokenbooks run` printing the loader's and the statement writer's progress (a line per committed chunk, per
 # statement written), and holding still after the line that starts with its first argument, until killed.
 KILLABLE_RUN = """
