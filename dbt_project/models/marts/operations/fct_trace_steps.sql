@@ -42,6 +42,36 @@ touched_traces as (
 
 ),
 
+touched_spans as (
+
+    select * from spans
+    where trace_id in (select touched_traces.trace_id from touched_traces)
+
+),
+
+step_order as (
+
+    -- numbered on narrow rows: a window over whole spans would sort every payload with them
+    select
+        touched_spans.span_id,
+        min(touched_spans.started_at) over (partition by touched_spans.trace_id) as trace_started_at,
+        -- in start order; at the same instant the request span first, then attempts in their order
+        row_number() over (
+            partition by touched_spans.trace_id
+            order by
+                touched_spans.started_at,
+                case when touched_spans.kind = 'request' then 0 else 1 end,
+                coalesce(llm_calls.attempt, 0),
+                touched_spans.span_id
+        ) as step_number
+
+    from touched_spans
+
+    left join llm_calls
+        on touched_spans.span_id = llm_calls.span_id
+
+),
+
 steps as (
 
     select
@@ -60,23 +90,16 @@ steps as (
         llm_calls.cost_status,
         llm_calls.cost_usd,
         {{ dbt.dateadd('millisecond', 'coalesce(spans.duration_ms, 0)', 'spans.started_at') }} as ended_at,
-        min(spans.started_at) over (partition by spans.trace_id) as trace_started_at,
-        -- in start order; at the same instant the request span first, then attempts in their order
-        row_number() over (
-            partition by spans.trace_id
-            order by
-                spans.started_at,
-                case when spans.kind = 'request' then 0 else 1 end,
-                coalesce(llm_calls.attempt, 0),
-                spans.span_id
-        ) as step_number
+        step_order.trace_started_at,
+        step_order.step_number
 
-    from spans
+    from touched_spans as spans
+
+    inner join step_order
+        on spans.span_id = step_order.span_id
 
     left join llm_calls
         on spans.span_id = llm_calls.span_id
-
-    where spans.trace_id in (select touched_traces.trace_id from touched_traces)
 
 ),
 
