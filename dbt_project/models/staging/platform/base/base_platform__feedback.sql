@@ -1,6 +1,6 @@
 -- One row per feedback id of raw.feedback: the last delivered version (the contract's rule for events).
 
-{{ config(event_time='created_at') }}
+{{ config(unique_key='id', event_time='created_at') }}
 
 with
 

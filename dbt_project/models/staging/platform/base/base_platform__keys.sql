@@ -2,6 +2,8 @@
 -- one delivered late does not; a never-used version (last_used_at NULL) is older than any use (NULLS LAST:
 -- Postgres sorts NULL first in descending order unless told); delivery order breaks ties.
 
+{{ config(unique_key='id') }}
+
 with
 
 deduplicated as (

@@ -1,6 +1,6 @@
 -- One row per request log id of raw.logs: the last delivered version (the contract's rule for events).
 
-{{ config(event_time='timestamp') }}
+{{ config(unique_key='id', event_time='timestamp') }}
 
 with
 

@@ -1,6 +1,8 @@
 -- One row per organization id of raw.organizations. A snapshot: the version with the latest updated_at
 -- wins, so a stale one delivered late does not; delivery order breaks ties.
 
+{{ config(unique_key='id') }}
+
 with
 
 deduplicated as (

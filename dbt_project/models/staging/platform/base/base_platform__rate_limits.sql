@@ -1,7 +1,7 @@
 -- One row per rate-limit event id of raw.rate_limits: the last delivered version (the contract's rule for
 -- events).
 
-{{ config(event_time='occurred_at') }}
+{{ config(unique_key='id', event_time='occurred_at') }}
 
 with
 

@@ -1,7 +1,7 @@
 -- One row per span id of raw.traces, of every kind: the last delivered version (the contract's rule for
 -- events). Deduplicated before any filter on kind, since a correction may change a span's kind.
 
-{{ config(event_time='started_at') }}
+{{ config(unique_key='span_id', event_time='started_at') }}
 
 with
 
