@@ -62,11 +62,41 @@ llm_calls as (
 
 applicable_prices as (
 
+    -- every call beside each row that can price it (one row of NULLs when none can), ranked. The calls are
+    -- read once, through a left join: a reader's filter on them (a run's event window) then reaches the spans
+    -- before the lookup. Read twice (the ranking, then the calls beside their winning row), they were
+    -- computed whole on every read.
     select
-        llm_calls.span_id,
-        price_list.*,
+        llm_calls.*,
+        price_list.price_id,
+        price_list.price_hash,
+        price_list.price_source,
+        price_list.is_override,
+        price_list.service_tier as price_service_tier,
+        -- USD per token for each bucket of the row, with the seeds' documented fallbacks for empty rates:
+        -- cache read and 5-minute write -> input, 1-hour write -> 5-minute write, reasoning -> output
+        {{ money('price_list.input_usd_per_mtok * 0.000001') }} as input_usd_per_token,
+        {{ money('coalesce(price_list.cache_read_usd_per_mtok, price_list.input_usd_per_mtok) * 0.000001') }}
+            as cache_read_usd_per_token,
+        {{ money(
+            'coalesce(price_list.cache_write_5m_usd_per_mtok, price_list.input_usd_per_mtok) * 0.000001'
+        ) }} as cache_write_5m_usd_per_token,
+        {{ money(
+            'coalesce(price_list.cache_write_1h_usd_per_mtok, price_list.cache_write_5m_usd_per_mtok,'
+            ~ ' price_list.input_usd_per_mtok) * 0.000001'
+        ) }} as cache_write_1h_usd_per_token,
+        {{ money('price_list.output_usd_per_mtok * 0.000001') }} as output_usd_per_token,
+        {{ money('coalesce(price_list.reasoning_usd_per_mtok, price_list.output_usd_per_mtok) * 0.000001') }}
+            as reasoning_usd_per_token,
+        -- no fee on the row is a fee of 0; no row at all leaves the call unpriced (NULL)
+        {{ money(
+            'case when price_list.price_id is not null'
+            ~ ' then coalesce(price_list.request_usd_per_thousand, 0) * 0.001 end'
+        ) }} as request_usd_per_call,
+        -- one partition per call; its start and model, constant within it, are partition keys as well so that
+        -- a reader's filter on them (a run's window, the models to re-price) is applied before the ranking
         row_number() over (
-            partition by llm_calls.span_id
+            partition by llm_calls.span_id, llm_calls.started_at, llm_calls.provider, llm_calls.model
             order by
                 case when price_list.is_override then 0 else 1 end asc,
                 case
@@ -79,88 +109,43 @@ applicable_prices as (
     from llm_calls
 
     -- a reported model that no row can price has one row of NULLs in the list: the tier condition drops it
-    inner join price_list
+    left join price_list
         on
             llm_calls.provider = price_list.provider
             and llm_calls.model = price_list.model
-
-    where
-        price_list.service_tier in (llm_calls.requested_service_tier, 'default')
-        and llm_calls.started_at >= price_list.valid_from_at
-        and (price_list.valid_to_at is null or llm_calls.started_at < price_list.valid_to_at)
-        and (
-            price_list.utc_second_from is null
-            or (
-                llm_calls.started_second_of_day >= price_list.utc_second_from
-                and llm_calls.started_second_of_day < price_list.utc_second_to
+            and price_list.service_tier in (llm_calls.requested_service_tier, 'default')
+            and llm_calls.started_at >= price_list.valid_from_at
+            and (price_list.valid_to_at is null or llm_calls.started_at < price_list.valid_to_at)
+            and (
+                price_list.utc_second_from is null
+                or (
+                    llm_calls.started_second_of_day >= price_list.utc_second_from
+                    and llm_calls.started_second_of_day < price_list.utc_second_to
+                )
             )
-        )
-        and (
-            price_list.input_tokens_above = 0
-            or llm_calls.input_tokens > price_list.input_tokens_above
-        )
-
-),
-
-unit_prices as (
-
-    -- USD per token for each bucket of the applied row, with the seeds' documented fallbacks for empty
-    -- rates: cache read and 5-minute write -> input, 1-hour write -> 5-minute write, reasoning -> output
-    select
-        span_id,
-        price_id,
-        price_hash,
-        price_source,
-        is_override,
-        service_tier as price_service_tier,
-        {{ money('input_usd_per_mtok * 0.000001') }} as input_usd_per_token,
-        {{ money('coalesce(cache_read_usd_per_mtok, input_usd_per_mtok) * 0.000001') }}
-            as cache_read_usd_per_token,
-        {{ money('coalesce(cache_write_5m_usd_per_mtok, input_usd_per_mtok) * 0.000001') }}
-            as cache_write_5m_usd_per_token,
-        {{ money(
-            'coalesce(cache_write_1h_usd_per_mtok, cache_write_5m_usd_per_mtok, input_usd_per_mtok)'
-            ~ ' * 0.000001'
-        ) }} as cache_write_1h_usd_per_token,
-        {{ money('output_usd_per_mtok * 0.000001') }} as output_usd_per_token,
-        {{ money('coalesce(reasoning_usd_per_mtok, output_usd_per_mtok) * 0.000001') }}
-            as reasoning_usd_per_token,
-        {{ money('coalesce(request_usd_per_thousand, 0) * 0.001') }} as request_usd_per_call
-
-    from applicable_prices
-
-    where preference = 1
+            and (
+                price_list.input_tokens_above = 0
+                or llm_calls.input_tokens > price_list.input_tokens_above
+            )
 
 ),
 
 calls_with_prices as (
 
+    -- each call with its winning row (the first in preference)
     select
-        llm_calls.*,
+        applicable_prices.*,
         model_price_lists.priced_model,
-        model_price_lists.price_list_hash,
-        unit_prices.price_id,
-        unit_prices.price_hash,
-        unit_prices.price_source,
-        unit_prices.is_override,
-        unit_prices.price_service_tier,
-        unit_prices.input_usd_per_token,
-        unit_prices.cache_read_usd_per_token,
-        unit_prices.cache_write_5m_usd_per_token,
-        unit_prices.cache_write_1h_usd_per_token,
-        unit_prices.output_usd_per_token,
-        unit_prices.reasoning_usd_per_token,
-        unit_prices.request_usd_per_call
+        model_price_lists.price_list_hash
 
-    from llm_calls
-
-    left join unit_prices
-        on llm_calls.span_id = unit_prices.span_id
+    from applicable_prices
 
     left join model_price_lists
         on
-            llm_calls.provider = model_price_lists.provider
-            and llm_calls.model = model_price_lists.model
+            applicable_prices.provider = model_price_lists.provider
+            and applicable_prices.model = model_price_lists.model
+
+    where applicable_prices.preference = 1
 
 ),
 

@@ -1,10 +1,10 @@
 -- One row per LLM attempt. Incremental: a run rebuilds the calls started in its event window
--- (vars window_start/window_end; all history without them), and, whatever the window:
---   * every call still pending here, so a price row added later prices it on the next normal run;
---   * every call of a reported model whose price list changed since its calls were priced (a stored
---     price_list_hash that differs from the current one: a row's rates or validity edited, a row added
---     or removed, an override, a match rule), so a price correction re-prices exactly the history that
---     could use the corrected rows and nothing else.
+-- (vars window_start/window_end; all history without them), and, whatever the window, every call of a
+-- reported model whose price list changed since its calls were priced (a stored price_list_hash that differs
+-- from the current one: a row's rates or validity edited, a row added or removed, an override, a match rule),
+-- so a price correction re-prices exactly the history that could use the corrected rows and nothing else.
+-- That includes pending calls once a price row can price them: every reported model has a price list (an
+-- empty one while nothing prices it), whose fingerprint then changes.
 
 -- Read only in incremental runs; declared so dbt always knows it.
 -- depends_on: {{ ref('int_pricing__price_list') }}
@@ -17,82 +17,52 @@
     on_schema_change='append_new_columns',
 ) }}
 
+{#- The re-priced models are looked up before the build, so that the priced calls are read below with plain
+    filters only: read through a CTE or a join twice, they were computed whole, and every run priced the
+    whole history again. -#}
+{%- set repriced_models = [] -%}
+{%- if execute and is_incremental() -%}
+    {%- set repriced_query -%}
+        with stored_models as (
+            select distinct provider, model, price_list_hash from {{ this }}
+        ),
+
+        current_price_lists as (
+            -- each reported model's fingerprint now, as int_llm_calls_priced stamps it on the model's calls
+            select distinct provider, model, price_list_hash from {{ ref('int_pricing__price_list') }}
+        )
+
+        select stored_models.provider, stored_models.model
+        from stored_models
+        inner join current_price_lists
+            on
+                stored_models.provider = current_price_lists.provider
+                and stored_models.model = current_price_lists.model
+        where stored_models.price_list_hash is distinct from current_price_lists.price_list_hash
+        order by stored_models.provider, stored_models.model
+    {%- endset -%}
+    {%- set repriced_models = run_query(repriced_query).rows -%}
+{%- endif %}
+
 with
-
-priced_calls as (
-
-    select * from {{ ref('int_llm_calls_priced') }}
-
-),
-
-{% if is_incremental() %}
-stored_models as (
-
-    select distinct
-        provider,
-        model,
-        price_list_hash
-
-    from {{ this }}
-
-),
-
-current_price_lists as (
-
-    -- each reported model's fingerprint now, as int_llm_calls_priced stamps it on the model's calls
-    select distinct
-        provider,
-        model,
-        price_list_hash
-
-    from {{ ref('int_pricing__price_list') }}
-
-),
-
-repriced_models as (
-
-    select
-        stored_models.provider,
-        stored_models.model
-
-    from stored_models
-
-    inner join current_price_lists
-        on
-            stored_models.provider = current_price_lists.provider
-            and stored_models.model = current_price_lists.model
-
-    where stored_models.price_list_hash is distinct from current_price_lists.price_list_hash
-
-),
-
-pending_calls as (
-
-    select span_id from {{ this }}
-    where cost_status = 'pending'
-
-),
-{% endif %}
 
 selected_calls as (
 
-    select * from priced_calls
+    select * from {{ ref('int_llm_calls_priced') }}
     where {{ in_event_window('started_at') }}
 
-    {% if is_incremental() %}
+    {%- if repriced_models %}
         union
 
-        select * from priced_calls
-        where span_id in (select pending_calls.span_id from pending_calls)
-
-        union
-
-        select priced_calls.* from priced_calls
-        inner join repriced_models
-            on
-                priced_calls.provider = repriced_models.provider
-                and priced_calls.model = repriced_models.model
-    {% endif %}
+        select * from {{ ref('int_llm_calls_priced') }}
+        where
+            {%- for provider, model in repriced_models %}
+                (
+                    provider = '{{ provider | replace("'", "''") }}'
+                    and model = '{{ model | replace("'", "''") }}'
+                ){{ " or" if not loop.last }}
+            {%- endfor %}
+    {%- endif %}
 
 ),
 
