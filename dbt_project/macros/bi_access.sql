@@ -35,7 +35,7 @@
     {%- do _bi_query('grant tokenbooks_bi_org to ' ~ role) -%}
     {%- do _bi_query(
         'insert into bi_access.organization_roles (role_name, organization_id) values ('
-        ~ _bi_literal(role) ~ ', ' ~ _bi_literal(organization_id) ~ ') on conflict do nothing'
+        ~ sql_literal(role) ~ ', ' ~ sql_literal(organization_id) ~ ') on conflict do nothing'
     ) -%}
     {%- do _bi_access_for_every_mart() -%}
     {%- do adapter.commit() -%}
@@ -52,15 +52,15 @@
         {{ return(none) }}
     {%- endif -%}
     {%- do _bi_query(
-        'delete from bi_access.organization_roles where role_name = ' ~ _bi_literal(role)
-        ~ ' and organization_id = ' ~ _bi_literal(organization_id)
+        'delete from bi_access.organization_roles where role_name = ' ~ sql_literal(role)
+        ~ ' and organization_id = ' ~ sql_literal(organization_id)
     ) -%}
     {%- set remaining = _bi_query(
-        'select count(*) from bi_access.organization_roles where role_name = ' ~ _bi_literal(role)
+        'select count(*) from bi_access.organization_roles where role_name = ' ~ sql_literal(role)
     ).columns[0].values()[0] -%}
     {%- if remaining == 0 -%}
         {%- do _bi_query(
-            "do $bi_access$ begin if exists (select from pg_roles where rolname = " ~ _bi_literal(role)
+            "do $bi_access$ begin if exists (select from pg_roles where rolname = " ~ sql_literal(role)
             ~ ") then revoke tokenbooks_bi_org from " ~ role ~ "; end if; end $bi_access$"
         ) -%}
     {%- endif -%}
@@ -91,11 +91,11 @@
         grant select on {{ relation }} to tokenbooks_bi_reader;
         if exists (
             select from pg_class
-            where oid = to_regclass({{ _bi_literal(relation) }}) and relkind in ('r', 'p')
+            where oid = to_regclass({{ sql_literal(relation) }}) and relkind in ('r', 'p')
         ) and exists (
             select from information_schema.columns
-            where table_schema = {{ _bi_literal(schema) }}
-                and table_name = {{ _bi_literal(identifier) }}
+            where table_schema = {{ sql_literal(schema) }}
+                and table_name = {{ sql_literal(identifier) }}
                 and column_name = 'organization_id'
         ) then
             alter table {{ relation }} enable row level security;
@@ -149,7 +149,7 @@
             if not exists (select from pg_roles where rolname = 'tokenbooks_bi_reader') then
                 create role tokenbooks_bi_reader nologin;
             end if;
-            if not exists (select from pg_roles where rolname = " ~ _bi_literal(role) ~ ") then
+            if not exists (select from pg_roles where rolname = " ~ sql_literal(role) ~ ") then
                 create role " ~ role ~ " nologin;
             end if;
         end
@@ -160,7 +160,7 @@
     {#- Row-level security does not apply to these: granting them an organization would show them all. -#}
     {%- set unrestricted = _bi_query(
         'select rolsuper or rolbypassrls or rolname = current_user from pg_roles where rolname = '
-        ~ _bi_literal(role)
+        ~ sql_literal(role)
     ).columns[0].values()[0] -%}
     {%- if unrestricted -%}
         {{ exceptions.raise_compiler_error(
@@ -207,9 +207,4 @@
         {{ exceptions.raise_compiler_error(name ~ ': expected a non-empty value') }}
     {%- endif -%}
     {{ return(text) }}
-{%- endmacro %}
-
-
-{% macro _bi_literal(text) -%}
-    {{ return("'" ~ (text | string | replace("'", "''")) ~ "'") }}
 {%- endmacro %}

@@ -58,8 +58,8 @@ selected_calls as (
         where
             {%- for provider, model in repriced_models %}
                 (
-                    provider = '{{ provider | replace("'", "''") }}'
-                    and model = '{{ model | replace("'", "''") }}'
+                    provider = {{ sql_literal(provider) }}
+                    and model = {{ sql_literal(model) }}
                 ){{ " or" if not loop.last }}
             {%- endfor %}
     {%- endif %}
