@@ -64,9 +64,15 @@ def lookback() -> timedelta:
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this Python (a virtualenv need not be activated), else the one on PATH."""
-    beside_python = Path(sys.executable).with_name("dbt")
-    return str(beside_python) if beside_python.exists() else shutil.which("dbt") or "dbt"
+    """tokenbooks' dbt launcher (``orchestration.dbt_launcher``) installed beside this Python (a virtualenv need
+    not be activated), else the one on PATH, else dbt itself."""
+    for command in ("tokenbooks-dbt", "dbt"):
+        beside_python = Path(sys.executable).with_name(command)
+        if beside_python.exists():
+            return str(beside_python)
+        if on_path := shutil.which(command):
+            return on_path
+    return "dbt"
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -100,11 +106,15 @@ tokenbooks_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJEC
 def _newest_source_mtime() -> float:
     newest = 0.0
     for root in (DBT_PROJECT_DIR, *DBT_EXTRA_SOURCE_DIRS):
-        for path in root.rglob("*"):
-            relative = path.relative_to(root).parts
-            # generated folders and dot files (dbt's .user.yml, linter settings) do not change the manifest
-            if path.is_file() and relative[0] not in DBT_GENERATED_DIRS and not path.name.startswith("."):
-                newest = max(newest, path.stat().st_mtime)
+        for folder, subfolders, files in os.walk(root):
+            # generated folders (a build's target folder holds hundreds of files) and dot files (dbt's .user.yml,
+            # linter settings) do not change the manifest
+            if Path(folder) == root:
+                subfolders[:] = [name for name in subfolders if name not in DBT_GENERATED_DIRS]
+            subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+            for name in files:
+                if not name.startswith("."):
+                    newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime)
     return newest
 
 
@@ -120,19 +130,27 @@ def dbt_resource() -> DbtCliResource:
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
-def keep_partial_parse(build_target: Path) -> None:
-    """Make a finished build's parse state the project's. dagster-dbt starts every build from a copy of the
-    project's ``partial_parse.msgpack``; dbt parses the whole project again when its connection differs from the
-    one that state was parsed for, and the state it then writes would stay in the build's own target folder. Kept,
-    the next build on the same warehouse (every daily run of a deployment) parses only what changed."""
+def retire_build_target(build_target: Path) -> None:
+    """Make a finished build's parse state the project's, then remove the build's own target folder.
+
+    dagster-dbt starts every build from a copy of the project's ``partial_parse.msgpack``, in a target folder of
+    its own; dbt parses the whole project again when its connection differs from the one that state was parsed
+    for, and the state it then writes would stay in that folder. Kept, the next build on the same warehouse (every
+    daily run of a deployment) parses only what changed. The folder (compiled SQL of every node) is removed: one
+    per run would fill the disk of a deployment. A failed build never gets here, so its folder stays for whoever
+    looks into it."""
     # dagster-dbt's target paths are relative to the project folder
-    source = DBT_PROJECT_DIR / build_target / PARTIAL_PARSE_FILE
-    if not source.exists():
-        return
-    kept = DBT_PROJECT_DIR / tokenbooks_dbt.target_path / PARTIAL_PARSE_FILE
-    partial = kept.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}")
-    shutil.copyfile(source, partial)
-    os.replace(partial, kept)  # atomic: a build starting now copies the old state or the new, never half of one
+    build_folder = DBT_PROJECT_DIR / build_target
+    project_target = DBT_PROJECT_DIR / tokenbooks_dbt.target_path
+    if build_folder.resolve() == project_target.resolve():
+        return  # a build in the project's own target folder (never dagster-dbt's default): nothing to retire
+    source = build_folder / PARTIAL_PARSE_FILE
+    if source.exists():
+        kept = project_target / PARTIAL_PARSE_FILE
+        partial = kept.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}")
+        shutil.copyfile(source, partial)
+        os.replace(partial, kept)  # atomic: a build starting now copies the old state or the new, never half of one
+    shutil.rmtree(build_folder, ignore_errors=True)
 
 
 def parse_dbt_project(warehouse: Warehouse | None = None) -> Path:

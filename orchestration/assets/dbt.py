@@ -17,9 +17,9 @@ from orchestration.partitions import run_partition_window
 from orchestration.progress import StepProgress
 from orchestration.resources import (
     WarehouseResource,
-    keep_partial_parse,
     lookback,
     prepare_dbt_manifest_if_dev,
+    retire_build_target,
     tokenbooks_dbt,
     warehouse_env_for_dbt,
 )
@@ -57,4 +57,4 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
                     progress.advance("tests")
                 yield event
     progress.finish()
-    keep_partial_parse(invocation.target_path)
+    retire_build_target(invocation.target_path)

@@ -27,6 +27,7 @@ import pytest
 from cli import main
 from ingestion.records import ENDPOINTS
 from orchestration.partitions import daily_partitions
+from orchestration.resources import DBT_PROJECT_DIR
 from orchestration.run_recovery import Slot, pool_claims
 from sample_platform.emulator import PlatformEmulator, running_emulator
 
@@ -222,6 +223,8 @@ def test_the_run_is_recorded_in_the_dagster_instance_loads_per_partition_and_mod
         "2026-03-04T00:00:00",
     )  # 48 h lookback
     assert [(row.run_id, row.status.value) for row in planned_test_rows] == [(build, "SUCCEEDED")]
+    # the build's own target folder (dagster-dbt names it after the step and the run) is gone once it succeeded
+    assert not list((DBT_PROJECT_DIR / "target").glob(f"dbt_models-{build[:7]}-*"))
 
 
 def test_running_the_same_window_again_changes_nothing(landing_run, sample):
