@@ -63,6 +63,14 @@ def test_a_windowed_run_applies_corrections_inside_its_window(corrected_day_2):
     # computed 0.00048 at the peak rate (tests/fixtures/tiny_landing/README.md)
     assert call == [{"cost_usd": Decimal("0.000444"), "reported_minus_computed_cost_usd": Decimal("-0.000036")}]
     assert value(workspace, "select cost_usd from marts.fct_traces where trace_id = 'trc_g2'") == Decimal("0.000444")
+    # the corrected span is summarized again with the rest of its trace: 100 ms in, 1150 ms long
+    durations = workspace.query(
+        "select duration_ms, request_duration_ms, llm_duration_ms, tool_duration_ms from marts.fct_traces "
+        "where trace_id = 'trc_g2'"
+    )
+    assert durations == [
+        {"duration_ms": 1250, "request_duration_ms": 1200, "llm_duration_ms": 1150, "tool_duration_ms": 40}
+    ]
     globex_day_2 = workspace.query(
         "select cost_usd from marts.agg_org_daily "
         "where organization_id = 'org_globex' and activity_date = date '2026-11-21'"

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 # nodes only (cautious: not the tests of other marts that read the ledger).
 PRICING_SELECTION = (
     "--select",
-    "+fct_traces +pending_llm_calls +agg_provider_wasted_daily +pricing_source_disagreements",
+    "+fct_traces +fct_trace_steps +pending_llm_calls +agg_provider_wasted_daily +pricing_source_disagreements",
     "--indirect-selection",
     "cautious",
 )
@@ -280,6 +280,10 @@ def ledger_state(workspace) -> dict[str, Any]:
     return {
         "calls": {row["span_id"]: row for row in workspace.query("select * from marts.fct_llm_calls")},
         "traces": {row["trace_id"]: row for row in workspace.query("select * from marts.fct_traces")},
+        "llm_steps": {
+            row["span_id"]: (row["cost_status"], row["price_id"], row["cost_usd"])
+            for row in workspace.query("select * from marts.fct_trace_steps where kind = 'llm'")
+        },
         "pending": workspace.query("select * from marts.pending_llm_calls order by provider, model"),
         "wasted": workspace.query("select * from marts.agg_provider_wasted_daily order by provider, activity_date"),
         "disagreements": workspace.query(
@@ -653,3 +657,14 @@ def test_price_corrections_reprice_exactly_the_calls_they_affect(first_build, af
     assert after_corrections["traces"]["trc_batch"]["cost_usd"] == Decimal("0.0275")
     assert after_corrections["traces"]["trc_at_price_change"]["cost_usd"] == Decimal("0.05")
     assert after_corrections["traces"]["trc_failover"] == first_build["traces"]["trc_failover"]
+    # and so do the steps of every trace, priced late or re-priced
+    for state in (first_build, after_corrections):
+        ledger = {
+            span: (call["cost_status"], call["price_id"], call["cost_usd"]) for span, call in state["calls"].items()
+        }
+        assert state["llm_steps"] == ledger
+    assert after_corrections["llm_steps"]["batch"] == (
+        "priced",
+        f"anthropic:{SONNET}:batch:0:1970-01-01",
+        Decimal("0.0275"),
+    )

@@ -2,6 +2,10 @@
 -- variant) from its first request, and what its traces cost. Cost is summed from fct_traces, never
 -- computed here.
 
+-- A table, built once per run: as a view, every reader (int_feedback_rated in each of three marts, and the
+-- data tests) ranked and summed every request and trace of the history again.
+{{ config(materialized='table') }}
+
 with
 
 requests as (

@@ -2,7 +2,8 @@
 -- (the macro is_positive_rating: var positive_rating_min, default 4) and whether it is the rating that
 -- counts its conversation on that day (the latest one).
 
-{{ config(event_time='created_at') }}
+-- A table, built once per run: three marts and the data tests read it.
+{{ config(event_time='created_at', materialized='table') }}
 
 with
 

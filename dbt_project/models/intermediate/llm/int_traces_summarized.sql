@@ -5,9 +5,26 @@
 {#- the first span is the earliest; the span id breaks ties -#}
 {%- set first_span_order = ['started_at', 'span_id'] %}
 
-{{ config(event_time='started_at') }}
+-- Incremental (delete+insert on trace_id): a run summarizes again every trace with a span in its event
+-- window, from all of that trace's spans. As a view, every run summarized every trace of the history.
+{{ config(
+    event_time='started_at',
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='trace_id',
+    on_schema_change='append_new_columns',
+) }}
 
 with
+
+{% if is_incremental() %}
+    touched_traces as (
+
+        select distinct trace_id from {{ ref('stg_platform__spans') }}
+        where trace_id is not null and {{ in_event_window('started_at') }}
+
+    ),
+{% endif %}
 
 -- Only the columns summarized: spans carry their payloads.
 spans as (
@@ -26,6 +43,9 @@ spans as (
 
     from {{ ref('stg_platform__spans') }}
     where trace_id is not null
+    {% if is_incremental() %}
+        and trace_id in (select touched_traces.trace_id from touched_traces)
+    {% endif %}
 
 ),
 

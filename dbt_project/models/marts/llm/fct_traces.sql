@@ -20,13 +20,6 @@ traces as (
 
 ),
 
-llm_totals as (
-
-    -- fct_llm_calls is built first in the same run: the ledger as it stands now
-    {{ trace_llm_totals(ref('fct_llm_calls')) }}
-
-),
-
 touched_traces as (
 
     -- A trace whose spans run into the window (so one with a span in it: rebuilt from all of its spans)
@@ -36,14 +29,29 @@ touched_traces as (
     {% if is_incremental() %}
         union
 
+        -- fct_llm_calls is built first in the same run: the ledger as it stands now (read here on its own,
+        -- so that only the sums compared are computed for every trace)
         select stored_traces.trace_id from {{ this }} as stored_traces
-        inner join llm_totals
-            on stored_traces.trace_id = llm_totals.trace_id
+        inner join ({{ trace_llm_totals(ref('fct_llm_calls')) }}) as ledger_totals
+            on stored_traces.trace_id = ledger_totals.trace_id
         where
-            stored_traces.cost_usd <> llm_totals.cost_usd
-            or stored_traces.wasted_cost_usd <> llm_totals.wasted_cost_usd
-            or stored_traces.pending_calls <> llm_totals.pending_calls
+            stored_traces.cost_usd <> ledger_totals.cost_usd
+            or stored_traces.wasted_cost_usd <> ledger_totals.wasted_cost_usd
+            or stored_traces.pending_calls <> ledger_totals.pending_calls
     {% endif %}
+
+),
+
+touched_calls as (
+
+    select * from {{ ref('fct_llm_calls') }}
+    where trace_id in (select touched_traces.trace_id from touched_traces)
+
+),
+
+llm_totals as (
+
+    {{ trace_llm_totals('touched_calls') }}
 
 ),
 

@@ -2,8 +2,9 @@
 -- processing, ...) with timings, tokens, cost and the redacted payloads: `where trace_id = '...'
 -- order by step_number` shows how one request was handled.
 -- Incremental (delete+insert on trace_id): a run rebuilds every trace with a span in its event window,
--- from all of that trace's spans (so the step numbers stay whole), and every trace with a call still
--- pending here, so its cost appears once the call is priced.
+-- from all of that trace's spans (so the step numbers stay whole), and every trace whose calls' cost no
+-- longer agrees with fct_llm_calls (a call priced late or re-priced by a price correction, whatever its
+-- day), as fct_traces does.
 
 {{ config(
     event_time='started_at',
@@ -15,13 +16,6 @@
 
 with
 
-spans as (
-
-    select * from {{ ref('stg_platform__spans') }}
-    where trace_id is not null
-
-),
-
 llm_calls as (
 
     select * from {{ ref('fct_llm_calls') }}
@@ -30,21 +24,31 @@ llm_calls as (
 
 touched_traces as (
 
-    select distinct trace_id from spans
-    where {{ in_event_window('started_at') }}
+    -- the spans read here and below from the model itself, not from one CTE: DuckDB computes a CTE
+    -- read twice whole, every span of the history with its payloads
+    select distinct trace_id from {{ ref('stg_platform__spans') }}
+    where trace_id is not null and {{ in_event_window('started_at') }}
 
     {% if is_incremental() %}
         union
 
-        select trace_id from {{ this }}
-        where cost_status = 'pending'
+        select stored_steps.trace_id from {{ this }} as stored_steps
+        inner join llm_calls
+            on stored_steps.span_id = llm_calls.span_id
+        where
+            stored_steps.kind = 'llm'
+            and (
+                stored_steps.cost_status is distinct from llm_calls.cost_status
+                or stored_steps.cost_usd is distinct from llm_calls.cost_usd
+                or stored_steps.price_id is distinct from llm_calls.price_id
+            )
     {% endif %}
 
 ),
 
 touched_spans as (
 
-    select * from spans
+    select * from {{ ref('stg_platform__spans') }}
     where trace_id in (select touched_traces.trace_id from touched_traces)
 
 ),
