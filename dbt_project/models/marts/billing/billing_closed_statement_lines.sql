@@ -4,7 +4,7 @@
 {{ config(
     materialized='incremental',
     full_refresh=false,
-    on_schema_change='append_new_columns',
+    incremental_strategy='append',
     schema='billing',
 ) }}
 

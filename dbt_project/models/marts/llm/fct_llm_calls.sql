@@ -12,9 +12,7 @@
 {{ config(
     event_time='started_at',
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key='span_id',
-    on_schema_change='append_new_columns',
 ) }}
 
 {#- The re-priced models are looked up before the build, so that the priced calls are read below with plain

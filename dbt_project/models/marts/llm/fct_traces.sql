@@ -7,9 +7,7 @@
 {{ config(
     event_time='started_at',
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key='trace_id',
-    on_schema_change='append_new_columns',
 ) }}
 
 with

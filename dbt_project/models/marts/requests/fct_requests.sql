@@ -4,9 +4,7 @@
 {{ config(
     event_time='requested_at',
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key='request_id',
-    on_schema_change='append_new_columns',
 ) }}
 
 with
