@@ -60,6 +60,7 @@ lint: install
 ## The Dagster UI with the whole asset graph on http://127.0.0.1:3000
 dev: install
 	@mkdir -p $(DAGSTER_HOME)
+	DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=$${DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS:-true} \
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 ## The dbt docs site (every model's columns, tests, lineage) on http://127.0.0.1:8080; types from the demo warehouse.

@@ -22,7 +22,7 @@ import dagster as dg
 
 import orchestration
 from cli.options import EXIT_RUN_FAILED
-from orchestration.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+from orchestration.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, RANGED_PLANNED_EVENTS_ENV
 from orchestration.run_recovery import PoolHolder, pool_holders, recover_crashed_runs, run_lock
 from orchestration.windows import RunWindow
 from warehouse import DuckDBWarehouse, Warehouse
@@ -98,6 +98,7 @@ def execute_job(
     # per step.
     output_path = home / "cli_output" / f"{run_id}.log"
     output_path.parent.mkdir(exist_ok=True)
+    os.environ.setdefault(RANGED_PLANNED_EVENTS_ENV, "true")  # unless the user chose otherwise
     with dg.DagsterInstance.get() as instance:
         # a run killed earlier (its process gone) still holds its pool slots: free them, saying so
         for crashed in recover_crashed_runs(instance):

@@ -202,6 +202,7 @@ def test_the_run_is_recorded_in_the_dagster_instance_loads_per_partition_and_mod
         load_run, build_run = instance.get_run_by_id(loads), instance.get_run_by_id(build)
         logs_status = instance.get_status_by_partition(dg.AssetKey(["raw", "logs"]), DAYS, daily_partitions)
         calls = instance.fetch_materializations(FCT_LLM_CALLS, limit=10).records
+        planned_loads = instance.all_logs(loads, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
         planned_test_rows = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(FCT_LLM_CALLS, FCT_LLM_CALLS_KEY_TEST), limit=10
         )
@@ -210,6 +211,9 @@ def test_the_run_is_recorded_in_the_dagster_instance_loads_per_partition_and_mod
     assert load_run.tags["dagster/asset_partition_range_start"] == "2026-03-01"
     assert load_run.tags["dagster/asset_partition_range_end"] == "2026-03-03"
     assert logs_status == dict.fromkeys(DAYS, dg.AssetPartitionStatus.MATERIALIZED)
+    # planned once per raw asset for its range of days (not once per day), materialized once per day
+    planned = Counter(event.dagster_event.event_specific_data.asset_key.to_user_string() for event in planned_loads)
+    assert planned["raw/logs"] == 1
     # the dbt run names its days without partition tags: one materialization per model, one row per test
     assert "dagster/asset_partition_range_start" not in build_run.tags
     assert (build_run.tags["tokenbooks/build_first_day"], build_run.tags["tokenbooks/build_last_day"]) == (
