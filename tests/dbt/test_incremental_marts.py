@@ -6,6 +6,7 @@ The module builds the tiny landing data in full, then loads late corrections for
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -138,3 +139,35 @@ def test_a_windowed_run_tests_the_rows_of_its_window_only(new_workspace, tiny_la
     failed = {r.node.name for r in result.result if str(r.status) == "fail"}
     # a negative input count: below zero, and the token buckets no longer add up
     assert sorted(name.split("_fct_llm_calls")[0] for name in failed) == ["expression_is_true", "non_negative_columns"]
+
+
+def write_spans(folder, spans: list[dict]):
+    traces = folder / "traces"
+    traces.mkdir(parents=True)
+    (traces / "spans.jsonl").write_text("".join(json.dumps(span) + "\n" for span in spans), encoding="utf-8")
+    return folder
+
+
+def test_a_trace_running_into_the_window_is_summarized_again_from_its_corrected_spans(new_workspace, tmp_path):
+    """A trace that starts on day 1 and runs into day 2 is rebuilt by a day-2 run (it overlaps the window),
+    from spans corrected since, although none of them starts in the window."""
+    root = {
+        "span_id": "spn_night_root", "trace_id": "trc_night", "parent_span_id": None, "organization_id": "org_acme",
+        "conversation_id": "conv_night", "workflow": "batch-report", "kind": "request", "name": "report",
+        "started_at": "2026-11-20T23:00:00.000Z", "duration_ms": 7_200_000, "status": "ok",
+    }  # fmt: skip
+    retrieval = root | {
+        "span_id": "spn_night_ret", "parent_span_id": "spn_night_root", "kind": "retrieval", "name": "search",
+        "started_at": "2026-11-20T23:00:01.000Z", "duration_ms": 1_000,
+    }  # fmt: skip
+    workspace = new_workspace()
+    workspace.load(write_spans(tmp_path / "first", [root, retrieval]))
+    workspace.dbt("build", "--select", "+fct_traces", "--indirect-selection", "cautious")
+    # delivered later: the retrieval took 2 s and failed
+    workspace.load(write_spans(tmp_path / "late", [retrieval | {"duration_ms": 2_000, "status": "error"}]))
+    workspace.dbt("build", "--select", "+fct_traces", "--indirect-selection", "cautious", window=DAY_2_WINDOW)
+
+    trace = workspace.query(
+        "select duration_ms, retrieval_duration_ms, status from marts.fct_traces where trace_id = 'trc_night'"
+    )
+    assert trace == [{"duration_ms": 7_200_000, "retrieval_duration_ms": 2_000, "status": "error"}]

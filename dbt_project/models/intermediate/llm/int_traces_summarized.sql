@@ -4,9 +4,11 @@
 {%- set span_kinds = ['request', 'retrieval', 'llm', 'postprocess', 'tool'] %}
 {#- the first span is the earliest; the span id breaks ties -#}
 {%- set first_span_order = ['started_at', 'span_id'] %}
+{%- set span_ended_at = dbt.dateadd('millisecond', 'coalesce(duration_ms, 0)', 'started_at') %}
 
--- Incremental (delete+insert on trace_id): a run summarizes again every trace with a span in its event
--- window, from all of that trace's spans. As a view, every run summarized every trace of the history.
+-- Incremental (delete+insert on trace_id): a run summarizes again, from all of its spans, every trace that
+-- runs into its event window: the traces fct_traces rebuilds (overlaps_event_window on the summary). As a
+-- view, every run summarized every trace of the history.
 {{ config(
     event_time='started_at',
     materialized='incremental',
@@ -18,8 +20,15 @@ with
 {% if is_incremental() %}
     touched_traces as (
 
-        select distinct trace_id from {{ ref('stg_platform__spans') }}
-        where trace_id is not null and {{ in_event_window('started_at') }}
+        -- a span in the window, or a stored trace that runs into it (one that spans the whole window
+        -- without a span in it)
+        select trace_id from {{ ref('stg_platform__spans') }}
+        where trace_id is not null and {{ overlaps_event_window('started_at', span_ended_at) }}
+
+        union
+
+        select trace_id from {{ this }}
+        where {{ overlaps_event_window('started_at', 'ended_at') }}
 
     ),
 {% endif %}
@@ -37,7 +46,7 @@ spans as (
         status,
         duration_ms,
         started_at,
-        {{ dbt.dateadd('millisecond', 'coalesce(duration_ms, 0)', 'started_at') }} as ended_at
+        {{ span_ended_at }} as ended_at
 
     from {{ ref('stg_platform__spans') }}
     where trace_id is not null
