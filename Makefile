@@ -59,7 +59,9 @@ lint: install
 
 ## The Dagster UI with the whole asset graph on http://127.0.0.1:3000
 dev: install
-	@mkdir -p $(DAGSTER_HOME)
+	@# the local instance config (the duckdb pool's one slot, run monitoring, the pooled SQLite storage), as
+	@# `tokenbooks run` puts it in a DAGSTER_HOME that has none yet
+	@$(BIN)/python -c "from cli.dagster_runs import prepare_dagster_home; prepare_dagster_home()"
 	DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=$${DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS:-true} \
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
